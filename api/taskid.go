@@ -1,0 +1,38 @@
+package api
+
+import (
+	"fmt"
+	"strings"
+)
+
+// MaxTaskIDLength is the longest task id accepted.
+const MaxTaskIDLength = 128
+
+// ValidateTaskID trims surrounding white space from id and checks that what remains is 1–128
+// characters of A–Z a–z 0–9 - _ . : and not "." or "..". It returns the trimmed id, or an
+// *Error of KindInvalidTaskID that says what is wrong. No request is made for a refused id.
+func ValidateTaskID(id string) (string, error) {
+	id = strings.TrimSpace(id)
+	invalid := func(format string, args ...any) error {
+		return &Error{Kind: KindInvalidTaskID, Message: fmt.Sprintf(format, args...)}
+	}
+	switch {
+	case id == "":
+		return "", invalid("task_id is empty")
+	case len(id) > MaxTaskIDLength:
+		return "", invalid("task_id is %d characters long; at most %d are allowed", len(id), MaxTaskIDLength)
+	case id == "." || id == "..":
+		return "", invalid("task_id %q is not a task id", id)
+	}
+	for i, r := range id {
+		if r >= 0x80 || !isTaskIDByte(byte(r)) {
+			return "", invalid("task_id contains %q at byte %d; only letters, digits and - _ . : are allowed", r, i)
+		}
+	}
+	return id, nil
+}
+
+func isTaskIDByte(b byte) bool {
+	return 'a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' ||
+		b == '-' || b == '_' || b == '.' || b == ':'
+}
