@@ -4,6 +4,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -255,19 +256,27 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	}
 	defer resp.Body.Close()
 
+	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
 	body, err := readLimited(resp)
 	if err != nil {
 		// Drain nothing more: a body over the limit is never read whole.
-		kind := KindUnavailable
-		if errors.Is(err, errBodyTooLarge) {
-			kind = KindNotATask
-		} else if ctx.Err() != nil {
+		switch {
+		case errors.Is(err, errBodyTooLarge) && !ok:
+			// The status still says what happened: a 503 with a huge gateway page
+			// is as transient as one with a small page.
+			e := statusError(resp, nil)
+			e.Err = err
+			return nil, e
+		case errors.Is(err, errBodyTooLarge):
+			return nil, &Error{Kind: KindNotATask, StatusCode: resp.StatusCode, Err: err}
+		case ctx.Err() != nil:
 			return nil, contextError(ctx, nil, 0)
 		}
-		return nil, &Error{Kind: kind, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
+		return nil, &Error{Kind: KindUnavailable, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
 	}
+	body = c.redact(body)
 
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+	if !ok {
 		return nil, statusError(resp, body)
 	}
 	task, derr := decodeTask(body)
@@ -279,6 +288,19 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 }
 
 var errBodyTooLarge = fmt.Errorf("body larger than %d bytes", MaxBodySize)
+
+// minRedactLen is the shortest API key that redact removes from bodies: a shorter one cannot
+// be a real key, and replacing it would mangle ordinary words.
+const minRedactLen = 8
+
+// redact replaces the API key wherever a body echoes it (some relays quote the key they
+// refused), so that no message built from the body can repeat it.
+func (c *Client) redact(body []byte) []byte {
+	if len(c.token) < minRedactLen || !bytes.Contains(body, []byte(c.token)) {
+		return body
+	}
+	return bytes.ReplaceAll(body, []byte(c.token), []byte("[redacted]"))
+}
 
 // readLimited reads the body, refusing one over MaxBodySize without reading it all.
 func readLimited(resp *http.Response) ([]byte, error) {
@@ -338,7 +360,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	}
 	if t, err := http.ParseTime(v); err == nil {
 		if d := t.Sub(now); d > 0 {
-			return min(d, 7*24*time.Hour).Round(time.Second)
+			// Round up: an HTTP date has whole seconds, and waiting less than it says
+			// would retry before the upstream allows.
+			return min(d+time.Second-1, 7*24*time.Hour).Truncate(time.Second)
 		}
 	}
 	return 0

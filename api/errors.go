@@ -82,7 +82,8 @@ type Error struct {
 }
 
 // Error describes the failure in one line, upstream message included. It never contains the
-// API key: nothing that carries it reaches an Error.
+// API key: the request that carries it never reaches an Error, and a body that echoes a key of
+// 8 characters or more has it replaced by "[redacted]" before anything quotes it.
 func (e *Error) Error() string {
 	msg := "api: " + e.Kind.String()
 	if e.StatusCode != 0 {

@@ -1,0 +1,204 @@
+// Command video-task-mcp is an MCP server that lets AI agents follow Alibaba Bailian (Wan)
+// video-generation tasks run through the api.gpt.ge aggregator. It serves the tools over stdio
+// (the default), the 2024-11-05 HTTP+SSE transport, or Streamable HTTP.
+//
+// This file turns flags and environment into a configuration, builds the logger, the upstream
+// client and the MCP server, and runs the chosen transport until a signal or end of input.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/lmittmann/tint"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+// version is stamped by the linker in release builds:
+// go build -trimpath -ldflags "-X main.version=v1.2.3".
+var version = ""
+
+const serverName = "video-task-mcp"
+
+// Environment variables read.
+const (
+	envAPIKey   = "GPTGE_API_KEY"
+	envBaseURL  = "GPTGE_BASE_URL"
+	envLogLevel = "LOG_LEVEL"
+)
+
+// config is everything the server is run with.
+type config struct {
+	transport       string
+	addr            string
+	baseURL         string
+	apiKey          string
+	pollInterval    time.Duration
+	maxPollInterval time.Duration
+	waitTimeout     time.Duration
+	logLevel        slog.Level
+	showVersion     bool
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return
+		}
+		fmt.Fprintln(os.Stderr, "video-task-mcp:", err)
+		os.Exit(2)
+	}
+}
+
+// run is main with its inputs and outputs passed in.
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	if cfg.showVersion {
+		fmt.Fprintln(stdout, serverName, currentVersion())
+		return nil
+	}
+	logger := newLogger(stderr, cfg.logLevel)
+
+	client, err := api.NewClient(cfg.apiKey,
+		api.WithBaseURL(cfg.baseURL),
+		api.WithUserAgent(serverName+"/"+currentVersion()),
+		api.WithLogger(logger),
+	)
+	if err != nil {
+		return err
+	}
+	if cfg.apiKey == "" {
+		logger.Warn("no API key: every tool call will fail until it is set",
+			"variable", envAPIKey, "where", "the env block of this server in your MCP client config")
+	}
+	mcpServer := tools.NewServer(serverName, currentVersion(), tools.Deps{
+		Client:          client,
+		PollInterval:    cfg.pollInterval,
+		MaxPollInterval: cfg.maxPollInterval,
+		WaitTimeout:     cfg.waitTimeout,
+		Logger:          logger,
+		APIKeyVariable:  envAPIKey,
+	})
+	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
+		"upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
+
+	switch cfg.transport {
+	case "stdio":
+		return serveStdio(ctx, mcpServer, stdin, stdout, logger)
+	default:
+		return serveHTTP(ctx, cfg, mcpServer, logger)
+	}
+}
+
+// parseConfig reads flags, then the environment for what the flags left unset.
+func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+	var cfg config
+	var logLevel string
+	fs := flag.NewFlagSet(serverName, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.StringVar(&cfg.transport, "transport", "stdio", "MCP transport: stdio, sse (HTTP+SSE at /sse and /message) or http (Streamable HTTP at /mcp)")
+	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address of the sse and http transports")
+	fs.StringVar(&cfg.baseURL, "base-url", "", "upstream base URL (env "+envBaseURL+", default "+api.DefaultBaseURL+")")
+	fs.DurationVar(&cfg.pollInterval, "poll-interval", tools.DefaultPollInterval, "first pause between polls of a wait")
+	fs.DurationVar(&cfg.maxPollInterval, "max-poll-interval", tools.DefaultMaxPollInterval, "longest pause between polls of a wait")
+	fs.DurationVar(&cfg.waitTimeout, "wait-timeout", tools.DefaultWaitTimeout, "default budget of one wait_for_video_task call")
+	fs.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
+	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, `Usage: %s [flags]
+
+An MCP server for following Bailian (Wan) video-generation tasks on api.gpt.ge.
+Serves MCP over stdio unless --transport says otherwise.
+
+Flags:
+`, serverName)
+		fs.PrintDefaults()
+		fmt.Fprintf(stderr, `
+Environment:
+  %-15s API key sent as the bearer token (required for real calls; never a flag)
+  %-15s upstream base URL, when --base-url is not given
+  %-15s log level, when --log-level is not given
+`, envAPIKey, envBaseURL, envLogLevel)
+	}
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
+	}
+
+	cfg.apiKey = strings.TrimSpace(getenv(envAPIKey))
+	cfg.baseURL = firstNonEmpty(cfg.baseURL, getenv(envBaseURL), api.DefaultBaseURL)
+	logLevel = firstNonEmpty(logLevel, getenv(envLogLevel), "info")
+	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
+		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", logLevel)
+	}
+	switch cfg.transport {
+	case "stdio", "sse", "http":
+	default:
+		return cfg, fmt.Errorf("--transport %q: want stdio, sse or http", cfg.transport)
+	}
+	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 {
+		return cfg, errors.New("--poll-interval, --max-poll-interval and --wait-timeout must be positive")
+	}
+	if cfg.maxPollInterval < cfg.pollInterval {
+		return cfg, fmt.Errorf("--max-poll-interval %s is shorter than --poll-interval %s", cfg.maxPollInterval, cfg.pollInterval)
+	}
+	return cfg, nil
+}
+
+// newLogger logs to stderr with tint, in colour only when stderr is a terminal.
+func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(tint.NewHandler(stderr, &tint.Options{
+		Level:      level,
+		TimeFormat: time.TimeOnly,
+		NoColor:    !isTerminal(stderr),
+	}))
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	info, err := f.Stat()
+	return err == nil && info.Mode()&os.ModeCharDevice != 0
+}
+
+// currentVersion is the linker-stamped version, else the module version Go recorded (set by
+// go install), else "dev".
+func currentVersion() string {
+	if version != "" {
+		return version
+	}
+	if info, ok := debug.ReadBuildInfo(); ok && info.Main.Version != "" && info.Main.Version != "(devel)" {
+		return info.Main.Version
+	}
+	return "dev"
+}
+
+func firstNonEmpty(values ...string) string {
+	for _, v := range values {
+		if v = strings.TrimSpace(v); v != "" {
+			return v
+		}
+	}
+	return ""
+}

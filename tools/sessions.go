@@ -1,0 +1,83 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+)
+
+// sessionCalls cancels a session's running tool calls when the session ends. Over stdio and
+// Streamable HTTP a call's context already ends with its request; over the legacy SSE
+// transport it does not, and a wait would poll on for a client that is gone.
+type sessionCalls struct {
+	mu    sync.Mutex
+	calls map[string]map[*context.CancelFunc]struct{}
+}
+
+func newSessionCalls() *sessionCalls {
+	return &sessionCalls{calls: make(map[string]map[*context.CancelFunc]struct{})}
+}
+
+// middleware runs each call under a context that onUnregister can cancel.
+func (s *sessionCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		session := server.ClientSessionFromContext(ctx)
+		if session == nil {
+			return next(ctx, req)
+		}
+		id := session.SessionID()
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		s.mu.Lock()
+		if s.calls[id] == nil {
+			s.calls[id] = make(map[*context.CancelFunc]struct{})
+		}
+		s.calls[id][&cancel] = struct{}{}
+		s.mu.Unlock()
+		defer func() {
+			s.mu.Lock()
+			delete(s.calls[id], &cancel)
+			if len(s.calls[id]) == 0 {
+				delete(s.calls, id)
+			}
+			s.mu.Unlock()
+		}()
+		return next(ctx, req)
+	}
+}
+
+// onUnregister is the server hook for a session that went away.
+func (s *sessionCalls) onUnregister(_ context.Context, session server.ClientSession) {
+	s.mu.Lock()
+	calls := s.calls[session.SessionID()]
+	delete(s.calls, session.SessionID())
+	s.mu.Unlock()
+	for cancel := range calls {
+		(*cancel)()
+	}
+}
+
+// recoverPanics turns a handler panic into an error result, so that the caller learns
+// something went wrong and the server keeps serving.
+func recoverPanics(logger *slog.Logger) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
+			defer func() {
+				if r := recover(); r != nil {
+					logger.ErrorContext(ctx, "tool handler panicked", "tool", req.Params.Name,
+						"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+					result = mcp.NewToolResultError(fmt.Sprintf(
+						"Internal error in %s: the server hit a bug and recovered. Try again; if it repeats, report it with the server log.",
+						req.Params.Name))
+					err = nil
+				}
+			}()
+			return next(ctx, req)
+		}
+	}
+}

@@ -1,0 +1,94 @@
+// Package tools is the MCP face of the server: the get_video_task and wait_for_video_task
+// tools, their definitions and handlers side by side, and the server that carries them. It is
+// the only package that knows both mcp-go and the upstream client; it turns api.Task values
+// into the schema.TaskResult of the contract.
+package tools
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+)
+
+// Names of the tools.
+const (
+	GetVideoTaskName     = "get_video_task"
+	WaitForVideoTaskName = "wait_for_video_task"
+)
+
+// Deps is what the tools need: the upstream client, the polling schedule and a logger.
+type Deps struct {
+	Client *api.Client
+	// PollInterval is the first pause between polls of a wait; it grows towards
+	// MaxPollInterval.
+	PollInterval    time.Duration
+	MaxPollInterval time.Duration
+	// WaitTimeout is a wait's budget when the caller sets none.
+	WaitTimeout time.Duration
+	Logger      *slog.Logger
+	// APIKeyVariable names the environment variable that holds the key, for error messages.
+	APIKeyVariable string
+}
+
+// Defaults of Deps, as the contract gives them.
+const (
+	DefaultPollInterval    = time.Second
+	DefaultMaxPollInterval = 10 * time.Second
+	DefaultWaitTimeout     = 45 * time.Second
+)
+
+// Instructions tell the client, once, how the tools fit together.
+const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submitted through api.gpt.ge. " +
+	"Use wait_for_video_task to wait for a video and get_video_task for a quick status check. " +
+	"Video URLs expire 24 hours after the task ends."
+
+// NewServer returns an MCP server named name at version, with both tools registered and with
+// what every transport needs: tool and logging capabilities, panic recovery that answers with
+// an error result, and cancellation of a session's running calls when the session ends.
+func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *server.MCPServer {
+	calls := newSessionCalls()
+	hooks := &server.Hooks{}
+	hooks.AddOnUnregisterSession(calls.onUnregister)
+	base := []server.ServerOption{
+		server.WithToolCapabilities(false),
+		server.WithLogging(),
+		server.WithInstructions(Instructions),
+		server.WithHooks(hooks),
+		// Outermost first: recovery sees panics from everything inside it.
+		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
+		server.WithToolHandlerMiddleware(calls.middleware),
+	}
+	s := server.NewMCPServer(name, version, append(base, opts...)...)
+	Register(s, deps)
+	return s
+}
+
+// Register adds both tools to s.
+func Register(s *server.MCPServer, deps Deps) {
+	h := newHandlers(deps)
+	s.AddTool(getVideoTaskTool(), h.getVideoTask)
+	s.AddTool(waitForVideoTaskTool(), h.waitForVideoTask)
+}
+
+func (d Deps) logger() *slog.Logger {
+	if d.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return d.Logger
+}
+
+// queryAnnotations are the hints of both tools: they only read, never change anything, may be
+// repeated freely, and reach an outside service.
+func queryAnnotations(title string) mcp.ToolAnnotation {
+	return mcp.ToolAnnotation{
+		Title:           title,
+		ReadOnlyHint:    mcp.ToBoolPtr(true),
+		DestructiveHint: mcp.ToBoolPtr(false),
+		IdempotentHint:  mcp.ToBoolPtr(true),
+		OpenWorldHint:   mcp.ToBoolPtr(true),
+	}
+}

@@ -1,0 +1,249 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/schema"
+)
+
+const waitForVideoTaskDescription = "Wait for a Bailian (Wan) video-generation task to finish and return its result " +
+	"with the video URL. The task_id comes from the response that submitted the task. Generation usually takes " +
+	"1-5 minutes, sometimes 10. One call waits at most timeout_seconds (default 45); if the task is still running " +
+	"then, the result has done=false: call wait_for_video_task again with the same task_id. FAILED, CANCELED and " +
+	"UNKNOWN (wrong id, or older than 24 hours) end the wait. Video URLs expire 24 hours after the task ends."
+
+func waitForVideoTaskTool() mcp.Tool {
+	return mcp.Tool{
+		Name:            WaitForVideoTaskName,
+		Title:           "Wait for video task",
+		Description:     waitForVideoTaskDescription,
+		RawInputSchema:  schema.WaitForVideoTaskInputSchema(),
+		RawOutputSchema: schema.TaskResultSchema(),
+		Annotations:     queryAnnotations("Wait for video task"),
+	}
+}
+
+// backoffFactor is how much the pause between polls grows after each poll.
+const backoffFactor = 1.5
+
+// handlers holds what the tool handlers share.
+type handlers struct {
+	client          *api.Client
+	pollInterval    time.Duration
+	maxPollInterval time.Duration
+	waitTimeout     time.Duration
+	keyVariable     string
+	logger          *slog.Logger
+}
+
+func newHandlers(d Deps) *handlers {
+	h := &handlers{
+		client:          d.Client,
+		pollInterval:    d.PollInterval,
+		maxPollInterval: d.MaxPollInterval,
+		waitTimeout:     d.WaitTimeout,
+		keyVariable:     d.APIKeyVariable,
+		logger:          d.logger(),
+	}
+	if h.pollInterval <= 0 {
+		h.pollInterval = DefaultPollInterval
+	}
+	if h.maxPollInterval < h.pollInterval {
+		h.maxPollInterval = max(h.pollInterval, DefaultMaxPollInterval)
+	}
+	if h.waitTimeout <= 0 {
+		h.waitTimeout = DefaultWaitTimeout
+	}
+	if h.keyVariable == "" {
+		h.keyVariable = "GPTGE_API_KEY"
+	}
+	return h
+}
+
+// waitInput is wait_for_video_task's arguments, the budget resolved.
+type waitInput struct {
+	TaskID string
+	Budget time.Duration
+}
+
+func (h *handlers) parseWaitInput(raw any) (waitInput, error) {
+	args, err := argumentsObject(raw, "task_id", "timeout_seconds")
+	if err != nil {
+		return waitInput{}, err
+	}
+	id, err := taskIDArgument(args)
+	if err != nil {
+		return waitInput{}, err
+	}
+	secs, err := timeoutArgument(args)
+	if err != nil {
+		return waitInput{}, err
+	}
+	in := waitInput{TaskID: id, Budget: h.waitTimeout}
+	if secs > 0 {
+		in.Budget = time.Duration(secs) * time.Second
+	}
+	return in, nil
+}
+
+// waitForVideoTask answers wait_for_video_task: it polls until the task ends, the budget runs
+// out or the caller goes away.
+func (h *handlers) waitForVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	in, err := h.parseWaitInput(req.GetRawArguments())
+	if err != nil {
+		return invalidInputResult(err), nil
+	}
+	w := &waiter{
+		h:        h,
+		taskID:   in.TaskID,
+		started:  time.Now(),
+		progress: progressSender(ctx, req),
+	}
+	w.deadline = w.started.Add(in.Budget)
+	return w.run(ctx), nil
+}
+
+// waiter is one wait_for_video_task call in progress.
+type waiter struct {
+	h        *handlers
+	taskID   string
+	started  time.Time
+	deadline time.Time
+	progress func(ctx context.Context, polls int, message string)
+
+	polls   int
+	last    *api.Task // the latest status seen, nil until a poll succeeds
+	lastErr error     // the latest transient failure, nil after a success
+}
+
+// run polls until there is something to return. A poll that sees a terminal status is the
+// last request; a progress notification goes out only when another poll will follow, so
+// that none can trail the result.
+func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
+	budgetCtx, cancel := context.WithDeadline(ctx, w.deadline)
+	defer cancel()
+	interval := w.h.pollInterval
+	for {
+		w.polls++
+		task, err := w.h.client.GetTask(budgetCtx, w.taskID)
+		if ctx.Err() != nil {
+			return w.cancelled()
+		}
+		var retryAfter time.Duration
+		if err == nil {
+			w.last, w.lastErr = task, nil
+			if task.Status.Terminal() {
+				return w.finished(taskResult(w.taskID, task))
+			}
+		} else {
+			var apiErr *api.Error
+			if !errors.As(err, &apiErr) || !apiErr.Transient() {
+				return w.h.errorResult(w.taskID, err)
+			}
+			if budgetCtx.Err() == nil {
+				w.lastErr = err
+			}
+			retryAfter = apiErr.RetryAfter
+		}
+
+		pause := max(interval, retryAfter)
+		next := time.Now().Add(pause)
+		if retryAfter > 0 && next.After(w.deadline) {
+			// The upstream asked for a pause longer than the budget left: honour it.
+			return w.outOfBudget()
+		}
+		if next.After(w.deadline) {
+			// Poll once more just before the budget ends, unless that is too close to
+			// tell anything new.
+			next = w.deadline.Add(-finalPollLead(w.deadline.Sub(w.started)))
+		}
+		if !next.After(time.Now()) || budgetCtx.Err() != nil {
+			return w.outOfBudget()
+		}
+		w.progress(ctx, w.polls, w.progressMessage())
+		timer := time.NewTimer(time.Until(next))
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return w.cancelled()
+		case <-timer.C:
+		}
+		interval = min(time.Duration(float64(interval)*backoffFactor), w.h.maxPollInterval)
+	}
+}
+
+// finalPollLead is how long before the end of the budget the last poll is made, so that its
+// answer arrives within the budget: a tenth of the budget, at most a second.
+func finalPollLead(budget time.Duration) time.Duration {
+	return min(budget/10, time.Second)
+}
+
+func (w *waiter) waited() float64 {
+	return math.Round(time.Since(w.started).Seconds()*10) / 10
+}
+
+// finished completes a result with the wait's own counters.
+func (w *waiter) finished(r schema.TaskResult) *mcp.CallToolResult {
+	polls, waited := w.polls, w.waited()
+	r.Polls, r.WaitedSeconds = &polls, &waited
+	return toolResult(r)
+}
+
+// outOfBudget answers when the budget ends first: the latest status with done=false and the
+// advice to call again; an error only when the upstream never answered.
+func (w *waiter) outOfBudget() *mcp.CallToolResult {
+	if w.last == nil {
+		if w.lastErr == nil {
+			w.lastErr = &api.Error{Kind: api.KindUnavailable, Message: "no answer within the wait budget"}
+		}
+		return w.h.errorResult(w.taskID, w.lastErr)
+	}
+	r := taskResult(w.taskID, w.last)
+	r.Summary = fmt.Sprintf("The task is still %s after %.0f s of waiting (%d polls). Call wait_for_video_task again with the same task_id to keep waiting.",
+		r.TaskStatus, w.waited(), w.polls)
+	if w.lastErr != nil {
+		r.Summary += " (The last query failed: " + truncate(w.lastErr.Error(), 200) + ".)"
+	}
+	return w.finished(r)
+}
+
+func (w *waiter) cancelled() *mcp.CallToolResult {
+	return mcp.NewToolResultError(fmt.Sprintf("The wait for task %s was cancelled after %.0f s. Call wait_for_video_task again to resume waiting.", w.taskID, w.waited()))
+}
+
+func (w *waiter) progressMessage() string {
+	if w.lastErr != nil && w.last == nil {
+		return fmt.Sprintf("upstream not answering (%s); waited %.0f s", truncate(w.lastErr.Error(), 120), w.waited())
+	}
+	return fmt.Sprintf("%s; waited %.0f s", w.last.Status, w.waited())
+}
+
+// progressSender returns a function that sends notifications/progress when the request
+// carried a progress token, and does nothing otherwise.
+func progressSender(ctx context.Context, req mcp.CallToolRequest) func(context.Context, int, string) {
+	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
+		return func(context.Context, int, string) {}
+	}
+	token := req.Params.Meta.ProgressToken
+	srv := server.ServerFromContext(ctx)
+	if srv == nil {
+		return func(context.Context, int, string) {}
+	}
+	return func(ctx context.Context, polls int, message string) {
+		// A full notification queue drops this one; the next poll sends another.
+		_ = srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
+			"progressToken": token,
+			"progress":      polls,
+			"message":       message,
+		})
+	}
+}
