@@ -3,6 +3,7 @@ module github.com/video-task-mcp/video-task-mcp
 go 1.26.8
 
 require (
+	github.com/google/go-cmp v0.7.0
 	github.com/google/jsonschema-go v0.4.3
 	github.com/lmittmann/tint v1.2.1
 	github.com/mark3labs/mcp-go v1.2.1

@@ -1,0 +1,221 @@
+package tools_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/jsonschema-go/jsonschema"
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/schema"
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+// testToken is the API key the tests use; no output may ever contain it.
+const testToken = "sk-test-5ecret-token-do-not-echo"
+
+// answer is one scripted upstream reply.
+type answer struct {
+	status int
+	header map[string]string
+	body   string
+}
+
+// fakeUpstream is a scripted task API under a path prefix. Each task id has a list of
+// answers served in order; the last one repeats.
+type fakeUpstream struct {
+	t      *testing.T
+	server *httptest.Server
+
+	mu       sync.Mutex
+	scripts  map[string][]answer
+	requests map[string]int
+}
+
+const upstreamPrefix = "/relay"
+
+func newFakeUpstream(t *testing.T) *fakeUpstream {
+	t.Helper()
+	f := &fakeUpstream{t: t, scripts: map[string][]answer{}, requests: map[string]int{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+upstreamPrefix+"/task/{id}", f.serve)
+	f.server = httptest.NewServer(mux)
+	t.Cleanup(f.server.Close)
+	return f
+}
+
+func (f *fakeUpstream) serve(w http.ResponseWriter, r *http.Request) {
+	if got := r.Header.Get("Authorization"); got != "Bearer "+testToken {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(`{"code":"InvalidApiKey","message":"Invalid API-key provided.","request_id":"r-401"}`))
+		return
+	}
+	id := r.PathValue("id")
+	f.mu.Lock()
+	n := f.requests[id]
+	f.requests[id] = n + 1
+	script := f.scripts[id]
+	f.mu.Unlock()
+	if len(script) == 0 {
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write([]byte(`{"code":"task_not_exist","message":"task_not_exist","data":null}`))
+		return
+	}
+	a := script[min(n, len(script)-1)]
+	for k, v := range a.header {
+		w.Header().Set(k, v)
+	}
+	if a.status == 0 {
+		a.status = http.StatusOK
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(a.status)
+	_, _ = w.Write([]byte(a.body))
+}
+
+// script sets the answers for id.
+func (f *fakeUpstream) script(id string, answers ...answer) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.scripts[id] = answers
+}
+
+// requestsFor reports how many requests id received.
+func (f *fakeUpstream) requestsFor(id string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.requests[id]
+}
+
+func (f *fakeUpstream) baseURL() string { return f.server.URL + upstreamPrefix }
+
+// taskBody renders a DashScope task body.
+func taskBody(id, status string, extra string) answer {
+	output := `"task_id":"` + id + `","task_status":"` + status + `"`
+	if extra != "" {
+		output += "," + extra
+	}
+	return answer{body: `{"request_id":"req-` + id + `","output":{` + output + `}}`}
+}
+
+// succeededBody is UPSTREAM.md's example of a finished task.
+func succeededBody(id string) answer {
+	return answer{body: `{"request_id":"req-ok","output":{"task_id":"` + id + `","task_status":"SUCCEEDED",` +
+		`"submit_time":"2025-10-26 12:50:16.723","scheduled_time":"2025-10-26 12:50:16.772","end_time":"2025-10-26 12:52:20.355",` +
+		`"video_url":"https://dashscope-result.oss-cn-beijing.aliyuncs.com/1.mp4?Expires=1761540731&OSSAccessKeyId=LTAI&Signature=abc%3D",` +
+		`"orig_prompt":"a cat","actual_prompt":"a small cat"},` +
+		`"usage":{"video_count":1,"video_ratio":"832*480","video_duration":5,"SR":480}}`}
+}
+
+// testDeps returns tools.Deps for a client of f with fast polling.
+func testDeps(t *testing.T, f *fakeUpstream, token string) tools.Deps {
+	t.Helper()
+	c, err := api.NewClient(token,
+		api.WithBaseURL(f.baseURL()),
+		api.WithRetryPolicy(api.RetryPolicy{Retries: 3, BaseDelay: time.Millisecond, MaxRetryAfter: 10 * time.Second, CallTimeout: 5 * time.Second}),
+	)
+	if err != nil {
+		t.Fatalf("api.NewClient: %v", err)
+	}
+	return tools.Deps{
+		Client:          c,
+		PollInterval:    20 * time.Millisecond,
+		MaxPollInterval: 80 * time.Millisecond,
+		WaitTimeout:     5 * time.Second,
+	}
+}
+
+// connect starts an in-process MCP client of a server built from deps.
+func connect(t *testing.T, deps tools.Deps) *client.Client {
+	t.Helper()
+	c, err := client.NewInProcessClient(tools.NewServer("video-task-mcp", "test", deps))
+	if err != nil {
+		t.Fatalf("NewInProcessClient: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	ctx := context.Background()
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: "tools-test", Version: "0"}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatalf("Initialize: %v", err)
+	}
+	return c
+}
+
+// call invokes a tool and fails the test on a protocol error.
+func call(t *testing.T, ctx context.Context, c *client.Client, name string, args map[string]any) *mcp.CallToolResult {
+	t.Helper()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	res, err := c.CallTool(ctx, req)
+	if err != nil {
+		t.Fatalf("CallTool(%q, %v) error: %v", name, args, err)
+	}
+	return res
+}
+
+// structured decodes a result's structuredContent, checking it against the output schema.
+func structured(t *testing.T, res *mcp.CallToolResult) schema.TaskResult {
+	t.Helper()
+	if res.IsError {
+		t.Fatalf("result is an error: %s", resultText(res))
+	}
+	raw, err := json.Marshal(res.StructuredContent)
+	if err != nil {
+		t.Fatalf("marshal structuredContent: %v", err)
+	}
+	var instance any
+	if err := json.Unmarshal(raw, &instance); err != nil {
+		t.Fatalf("structuredContent is not JSON: %v", err)
+	}
+	resolved, err := schema.TaskResultJSONSchema().Resolve(&jsonschema.ResolveOptions{})
+	if err != nil {
+		t.Fatalf("resolve output schema: %v", err)
+	}
+	if err := resolved.Validate(instance); err != nil {
+		t.Errorf("structuredContent %s does not validate against the output schema: %v", raw, err)
+	}
+	var r schema.TaskResult
+	if err := json.Unmarshal(raw, &r); err != nil {
+		t.Fatalf("decode structuredContent: %v", err)
+	}
+	return r
+}
+
+// resultText joins a result's text blocks.
+func resultText(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if tc, ok := mcp.AsTextContent(c); ok {
+			parts = append(parts, tc.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// resourceLinks returns a result's resource_link blocks.
+func resourceLinks(res *mcp.CallToolResult) []mcp.ResourceLink {
+	var links []mcp.ResourceLink
+	for _, c := range res.Content {
+		switch l := c.(type) {
+		case mcp.ResourceLink:
+			links = append(links, l)
+		case *mcp.ResourceLink:
+			links = append(links, *l)
+		}
+	}
+	return links
+}
