@@ -48,6 +48,7 @@ type config struct {
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
+	maxQPS          float64
 	logLevel        slog.Level
 	showVersion     bool
 }
@@ -80,6 +81,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		api.WithBaseURL(cfg.baseURL),
 		api.WithUserAgent(serverName+"/"+currentVersion()),
 		api.WithLogger(logger),
+		api.WithRateLimit(cfg.maxQPS),
 	)
 	if err != nil {
 		return err
@@ -119,6 +121,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", tools.DefaultPollInterval, "first pause between polls of a wait")
 	fs.DurationVar(&cfg.maxPollInterval, "max-poll-interval", tools.DefaultMaxPollInterval, "longest pause between polls of a wait")
 	fs.DurationVar(&cfg.waitTimeout, "wait-timeout", tools.DefaultWaitTimeout, "default budget of one wait_for_video_task call")
+	fs.Float64Var(&cfg.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
 	fs.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
 	fs.Usage = func() {
@@ -155,8 +158,8 @@ Environment:
 	default:
 		return cfg, fmt.Errorf("--transport %q: want stdio, sse or http", cfg.transport)
 	}
-	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 {
-		return cfg, errors.New("--poll-interval, --max-poll-interval and --wait-timeout must be positive")
+	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 || cfg.maxQPS <= 0 {
+		return cfg, errors.New("--poll-interval, --max-poll-interval, --wait-timeout and --max-qps must be positive")
 	}
 	if cfg.maxPollInterval < cfg.pollInterval {
 		return cfg, fmt.Errorf("--max-poll-interval %s is shorter than --poll-interval %s", cfg.maxPollInterval, cfg.pollInterval)

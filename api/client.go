@@ -55,6 +55,7 @@ type Client struct {
 	httpClient *http.Client
 	userAgent  string
 	retry      RetryPolicy
+	limiter    *rateLimiter // nil: no limit
 	logger     *slog.Logger
 }
 
@@ -103,6 +104,22 @@ func WithRetryPolicy(p RetryPolicy) Option {
 		return nil
 	}
 }
+
+// WithRateLimit limits the requests of this client, retries included, to perSecond; callers
+// beyond it wait for their turn. A 429 answer holds every caller back for its Retry-After (at
+// most maxRateLimitPause), or a second when it gives none. Zero or less means no limit.
+func WithRateLimit(perSecond float64) Option {
+	return func(c *Client) error {
+		c.limiter = nil
+		if perSecond > 0 {
+			c.limiter = newRateLimiter(perSecond)
+		}
+		return nil
+	}
+}
+
+// maxRateLimitPause bounds how long one 429 holds every caller back.
+const maxRateLimitPause = time.Minute
 
 // WithLogger sets where retries are logged (debug and warn levels). The default discards.
 func WithLogger(l *slog.Logger) Option {
@@ -247,6 +264,11 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
+	if c.limiter != nil {
+		if err := c.limiter.wait(ctx); err != nil {
+			return nil, contextError(ctx, nil, 0)
+		}
+	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

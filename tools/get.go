@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -24,17 +25,35 @@ func getVideoTaskTool() mcp.Tool {
 	}
 }
 
-// getVideoTask answers get_video_task: one query, its result.
+// getVideoTask answers get_video_task: the task's status as of now. A finished task is
+// answered from memory; a task that others are waiting on shares their poll loop, taking its
+// latest observation when that is fresh and asking for one now otherwise.
 func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	in, err := parseGetInput(req.GetRawArguments())
 	if err != nil {
 		return invalidInputResult(err), nil
 	}
-	task, err := h.client.GetTask(ctx, in.TaskID)
-	if err != nil {
-		return h.errorResult(in.TaskID, err), nil
+	cached, loop := h.hub.subscribe(in.TaskID)
+	if cached != nil {
+		return toolResult(taskResult(in.TaskID, cached)), nil
 	}
-	return toolResult(taskResult(in.TaskID, task)), nil
+	defer h.hub.unsubscribe(loop)
+	obs, seq, _, changed := loop.state()
+	if seq == 0 || time.Since(obs.at) > h.pollInterval {
+		if seq > 0 {
+			loop.pollNow()
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return mcp.NewToolResultError("The query of task " + in.TaskID + " was cancelled. Call get_video_task again if the status is still wanted."), nil
+		}
+		obs, _, _, _ = loop.state()
+	}
+	if obs.err != nil {
+		return h.errorResult(in.TaskID, obs.err), nil
+	}
+	return toolResult(taskResult(in.TaskID, obs.task)), nil
 }
 
 // parseGetInput reads get_video_task's arguments.

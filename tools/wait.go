@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -35,9 +34,16 @@ func waitForVideoTaskTool() mcp.Tool {
 // backoffFactor is how much the pause between polls grows after each poll.
 const backoffFactor = 1.5
 
+// How many finished tasks are remembered, and for how long. A finished task never changes,
+// and its video URL lives 24 hours: a repeated question within the hour costs no request.
+const (
+	finishedTaskTTL   = time.Hour
+	finishedTaskLimit = 4096
+)
+
 // handlers holds what the tool handlers share.
 type handlers struct {
-	client          *api.Client
+	hub             *pollHub
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
@@ -47,7 +53,6 @@ type handlers struct {
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{
-		client:          d.Client,
 		pollInterval:    d.PollInterval,
 		maxPollInterval: d.MaxPollInterval,
 		waitTimeout:     d.WaitTimeout,
@@ -66,6 +71,8 @@ func newHandlers(d Deps) *handlers {
 	if h.keyVariable == "" {
 		h.keyVariable = "GPTGE_API_KEY"
 	}
+	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
+		newTerminalCache(finishedTaskTTL, finishedTaskLimit))
 	return h
 }
 
@@ -120,71 +127,53 @@ type waiter struct {
 	deadline time.Time
 	progress func(ctx context.Context, polls int, message string)
 
-	polls   int
+	polls   int       // observations of the shared poll loop this call has seen
 	last    *api.Task // the latest status seen, nil until a poll succeeds
 	lastErr error     // the latest transient failure, nil after a success
 }
 
-// run polls until there is something to return. A poll that sees a terminal status is the
-// last request; a progress notification goes out only when another poll will follow, so
-// that none can trail the result.
+// run follows the task's shared poll loop until there is something to return. The
+// observation that sees a terminal status ends the wait; a progress notification goes out
+// only when another poll will come within the budget, so that none can trail the result.
 func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
-	budgetCtx, cancel := context.WithDeadline(ctx, w.deadline)
-	defer cancel()
-	interval := w.h.pollInterval
-	for {
-		w.polls++
-		task, err := w.h.client.GetTask(budgetCtx, w.taskID)
-		if ctx.Err() != nil {
-			return w.cancelled()
-		}
-		var retryAfter time.Duration
-		if err == nil {
-			w.last, w.lastErr = task, nil
-			if task.Status.Terminal() {
-				return w.finished(taskResult(w.taskID, task))
-			}
-		} else {
-			var apiErr *api.Error
-			if !errors.As(err, &apiErr) || !apiErr.Transient() {
-				return w.h.errorResult(w.taskID, err)
-			}
-			if budgetCtx.Err() == nil {
-				w.lastErr = err
-			}
-			retryAfter = apiErr.RetryAfter
-		}
-
-		pause := max(interval, retryAfter)
-		next := time.Now().Add(pause)
-		if retryAfter > 0 && next.After(w.deadline) {
-			// The upstream asked for a pause longer than the budget left: honour it.
-			return w.outOfBudget()
-		}
-		if next.After(w.deadline) {
-			// Poll once more just before the budget ends, unless that is too close to
-			// tell anything new.
-			next = w.deadline.Add(-finalPollLead(w.deadline.Sub(w.started)))
-		}
-		if !next.After(time.Now()) || budgetCtx.Err() != nil {
-			return w.outOfBudget()
-		}
-		w.progress(ctx, w.polls, w.progressMessage())
-		timer := time.NewTimer(time.Until(next))
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return w.cancelled()
-		case <-timer.C:
-		}
-		interval = min(time.Duration(float64(interval)*backoffFactor), w.h.maxPollInterval)
+	cached, loop := w.h.hub.subscribe(w.taskID)
+	if cached != nil {
+		return w.finished(taskResult(w.taskID, cached))
 	}
-}
-
-// finalPollLead is how long before the end of the budget the last poll is made, so that its
-// answer arrives within the budget: a tenth of the budget, at most a second.
-func finalPollLead(budget time.Duration) time.Duration {
-	return min(budget/10, time.Second)
+	defer w.h.hub.unsubscribe(loop)
+	budget := time.NewTimer(time.Until(w.deadline))
+	defer budget.Stop()
+	seen := 0
+	for {
+		obs, seq, nextPoll, changed := loop.state()
+		if seq > seen {
+			seen = seq
+			w.polls++
+			if obs.err == nil {
+				w.last, w.lastErr = obs.task, nil
+				if obs.task.Status.Terminal() {
+					return w.finished(taskResult(w.taskID, obs.task))
+				}
+			} else {
+				if obs.final() {
+					return w.h.errorResult(w.taskID, obs.err)
+				}
+				w.lastErr = obs.err
+			}
+			if nextPoll.After(w.deadline) {
+				// Nothing new can come within the budget: say so now.
+				return w.outOfBudget()
+			}
+			w.progress(ctx, w.polls, w.progressMessage())
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return w.cancelled()
+		case <-budget.C:
+			return w.outOfBudget()
+		}
+	}
 }
 
 func (w *waiter) waited() float64 {

@@ -1,0 +1,235 @@
+package tools
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+)
+
+// observation is what one upstream query of a task found.
+type observation struct {
+	task *api.Task // nil when err is set
+	err  error
+	at   time.Time
+}
+
+// final reports whether no later query can tell anything new: the task ended, or the
+// upstream refused the query for a reason that retrying cannot cure.
+func (o observation) final() bool {
+	if o.err == nil {
+		return o.task.Status.Terminal()
+	}
+	var e *api.Error
+	return !errors.As(o.err, &e) || !e.Transient()
+}
+
+// retryAfter is how long the upstream asked us to wait before asking again.
+func (o observation) retryAfter() time.Duration {
+	var e *api.Error
+	if errors.As(o.err, &e) {
+		return e.RetryAfter
+	}
+	return 0
+}
+
+// pollHub shares upstream polling between callers: every caller interested in a task id
+// subscribes to one poll loop for that id, so the upstream sees the requests of one caller
+// however many wait. A loop polls while anyone subscribes and ends with its last
+// subscriber. Finished tasks are remembered, so that asking again costs no request.
+type pollHub struct {
+	client          *api.Client
+	pollInterval    time.Duration
+	maxPollInterval time.Duration
+	finished        *terminalCache
+
+	mu    sync.Mutex
+	loops map[string]*pollLoop
+}
+
+func newPollHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache) *pollHub {
+	return &pollHub{
+		client:          client,
+		pollInterval:    pollInterval,
+		maxPollInterval: maxPollInterval,
+		finished:        finished,
+		loops:           make(map[string]*pollLoop),
+	}
+}
+
+// subscribe returns the remembered final state of id when there is one, else the poll loop
+// of id, started if nobody polls it yet. Every loop returned must be released with
+// unsubscribe.
+func (h *pollHub) subscribe(id string) (*api.Task, *pollLoop) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if task, ok := h.finished.get(id); ok {
+		return task, nil
+	}
+	loop := h.loops[id]
+	if loop == nil {
+		ctx, cancel := context.WithCancel(context.Background())
+		loop = &pollLoop{id: id, cancel: cancel, changed: make(chan struct{}), poke: make(chan struct{}, 1)}
+		h.loops[id] = loop
+		go h.run(ctx, loop)
+	}
+	loop.subscribers++
+	return nil, loop
+}
+
+// unsubscribe releases a subscription; the last one stops the loop, in the middle of a
+// request if need be.
+func (h *pollHub) unsubscribe(loop *pollLoop) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	loop.subscribers--
+	if loop.subscribers == 0 {
+		loop.cancel()
+		if h.loops[loop.id] == loop {
+			delete(h.loops, loop.id)
+		}
+	}
+}
+
+// active reports how many poll loops are running, for tests and metrics.
+func (h *pollHub) active() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.loops)
+}
+
+// run polls one task until it ends or nobody waits. The pause between polls starts at
+// pollInterval and grows towards maxPollInterval; a Retry-After stretches it.
+func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
+	interval := h.pollInterval
+	for {
+		task, err := h.client.GetTask(ctx, loop.id)
+		if ctx.Err() != nil {
+			return // the last subscriber left
+		}
+		obs := observation{task: task, err: err, at: time.Now()}
+		if obs.final() {
+			h.mu.Lock()
+			if err == nil && task.Status != api.StatusUnknown {
+				h.finished.put(loop.id, task)
+			}
+			if h.loops[loop.id] == loop {
+				delete(h.loops, loop.id)
+			}
+			h.mu.Unlock()
+			loop.publish(obs, time.Time{})
+			return
+		}
+		pause := max(interval, obs.retryAfter())
+		loop.publish(obs, obs.at.Add(pause))
+		timer := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return
+		case <-loop.poke:
+			timer.Stop()
+		case <-timer.C:
+		}
+		interval = min(time.Duration(float64(interval)*backoffFactor), h.maxPollInterval)
+	}
+}
+
+// pollLoop is the shared state of one task's polling.
+type pollLoop struct {
+	id     string
+	cancel context.CancelFunc
+	poke   chan struct{} // asks for the next poll now
+
+	subscribers int // guarded by pollHub.mu
+
+	mu       sync.Mutex
+	latest   observation
+	seq      int           // observations published so far
+	nextPoll time.Time     // when the next poll starts; zero once the loop has ended
+	changed  chan struct{} // closed, and replaced, at every publish
+}
+
+func (l *pollLoop) publish(obs observation, nextPoll time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.latest, l.nextPoll = obs, nextPoll
+	l.seq++
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+// state returns the latest observation, its sequence number (0: none yet), when the next
+// poll is due, and a channel closed at the next publish.
+func (l *pollLoop) state() (observation, int, time.Time, <-chan struct{}) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.latest, l.seq, l.nextPoll, l.changed
+}
+
+// pollNow asks the loop to poll without waiting out its pause.
+func (l *pollLoop) pollNow() {
+	select {
+	case l.poke <- struct{}{}:
+	default:
+	}
+}
+
+// terminalCache remembers tasks that finished, for a bounded time and count. A finished task
+// never changes, so a repeated question costs no upstream request. UNKNOWN is not kept:
+// an id the upstream does not know yet may still appear.
+type terminalCache struct {
+	ttl     time.Duration
+	maxSize int
+
+	mu      sync.Mutex
+	entries map[string]cachedTask
+	order   []string // insertion order, oldest first, for eviction
+}
+
+type cachedTask struct {
+	task   *api.Task
+	stored time.Time
+}
+
+func newTerminalCache(ttl time.Duration, maxSize int) *terminalCache {
+	return &terminalCache{ttl: ttl, maxSize: maxSize, entries: make(map[string]cachedTask)}
+}
+
+func (c *terminalCache) get(id string) (*api.Task, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || time.Since(e.stored) > c.ttl {
+		return nil, false
+	}
+	return e.task, true
+}
+
+func (c *terminalCache) put(id string, task *api.Task) {
+	if c.maxSize <= 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[id]; !ok {
+		c.order = append(c.order, id)
+	}
+	c.entries[id] = cachedTask{task: task, stored: time.Now()}
+	for len(c.entries) > c.maxSize {
+		oldest := c.order[0]
+		c.order = c.order[1:]
+		delete(c.entries, oldest)
+	}
+	// Drop expired entries from the front while at it, so memory follows the TTL too.
+	for len(c.order) > 0 {
+		e, ok := c.entries[c.order[0]]
+		if ok && time.Since(e.stored) <= c.ttl {
+			break
+		}
+		delete(c.entries, c.order[0])
+		c.order = c.order[1:]
+	}
+}

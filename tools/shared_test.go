@@ -1,0 +1,193 @@
+package tools_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+func TestConcurrentWaitsOnOneTaskShareOnePollLoop(t *testing.T) {
+	f := newFakeUpstream(t)
+	id := "popular"
+	f.script(id, taskBody(id, "PENDING", ""), taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
+	deps := testDeps(t, f, testToken)
+	// A pause long enough for all callers to join before the second poll.
+	deps.PollInterval, deps.MaxPollInterval = 300*time.Millisecond, 300*time.Millisecond
+	c := connect(t, deps)
+
+	const callers = 100
+	var wg sync.WaitGroup
+	statuses := make([]string, callers)
+	for i := range callers {
+		wg.Go(func() {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = tools.WaitForVideoTaskName
+			req.Params.Arguments = map[string]any{"task_id": id}
+			req.Params.Meta = &mcp.Meta{ProgressToken: fmt.Sprintf("tok-%d", i)}
+			res, err := c.CallTool(context.Background(), req)
+			if err != nil {
+				statuses[i] = err.Error()
+				return
+			}
+			statuses[i] = structured(t, res).TaskStatus
+		})
+	}
+	wg.Wait()
+	for i, s := range statuses {
+		if s != "SUCCEEDED" {
+			t.Errorf("caller %d got %q, want SUCCEEDED", i, s)
+		}
+	}
+	if n := f.requestsFor(id); n != 5 {
+		t.Errorf("upstream got %d requests for %d callers, want 5: the polls one caller needs", n, callers)
+	}
+}
+
+func TestFinishedTaskIsRemembered(t *testing.T) {
+	f := newFakeUpstream(t)
+	c := connect(t, testDeps(t, f, testToken))
+	ctx := context.Background()
+
+	f.script("done", taskBody("done", "RUNNING", ""), succeededBody("done"))
+	if got := structured(t, call(t, ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": "done"})); got.TaskStatus != "SUCCEEDED" {
+		t.Fatalf("wait status = %q, want SUCCEEDED", got.TaskStatus)
+	}
+	for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
+		got := structured(t, call(t, ctx, c, tool, map[string]any{"task_id": "done"}))
+		if got.TaskStatus != "SUCCEEDED" || got.VideoURL == "" {
+			t.Errorf("%s after the wait = %+v, want the remembered SUCCEEDED result", tool, got)
+		}
+	}
+	if n := f.requestsFor("done"); n != 2 {
+		t.Errorf("upstream got %d requests, want 2: answers after the end come from memory", n)
+	}
+
+	tests := []struct {
+		id     string
+		script []answer
+	}{
+		{"gone", []answer{taskBody("gone", "UNKNOWN", "")}},
+		{"missing", nil}, // the fake answers 404
+	}
+	for _, tt := range tests {
+		if tt.script != nil {
+			f.script(tt.id, tt.script...)
+		}
+		for range 2 {
+			call(t, ctx, c, tools.GetVideoTaskName, map[string]any{"task_id": tt.id})
+		}
+		if n := f.requestsFor(tt.id); n != 2 {
+			t.Errorf("upstream got %d requests for %q, want 2: UNKNOWN and errors are not remembered", n, tt.id)
+		}
+	}
+}
+
+func TestGetDuringWaitSharesTheLoop(t *testing.T) {
+	f := newFakeUpstream(t)
+	id := "watched"
+	f.script(id, taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
+	deps := testDeps(t, f, testToken)
+	deps.PollInterval, deps.MaxPollInterval = 2*time.Second, 2*time.Second
+	c := connect(t, deps)
+
+	waitDone := make(chan string, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = tools.WaitForVideoTaskName
+		req.Params.Arguments = map[string]any{"task_id": id}
+		res, err := c.CallTool(context.Background(), req)
+		if err != nil {
+			waitDone <- err.Error()
+			return
+		}
+		waitDone <- structured(t, res).TaskStatus
+	}()
+	waitForRequests(t, f, id, 1)
+	// The wait's first observation is fresh: the get takes it without a request.
+	got := structured(t, call(t, context.Background(), c, tools.GetVideoTaskName, map[string]any{"task_id": id}))
+	if got.TaskStatus != "RUNNING" {
+		t.Errorf("get during the wait = %q, want RUNNING", got.TaskStatus)
+	}
+	if n := f.requestsFor(id); n != 1 {
+		t.Errorf("upstream got %d requests, want 1: the get shares the wait's fresh observation", n)
+	}
+	if s := <-waitDone; s != "SUCCEEDED" {
+		t.Errorf("wait = %q, want SUCCEEDED", s)
+	}
+}
+
+func TestOneCallerLeavingDoesNotStopOthers(t *testing.T) {
+	f := newFakeUpstream(t)
+	id := "shared"
+	f.script(id, taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""),
+		taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
+	c := connect(t, testDeps(t, f, testToken))
+
+	leaving, leave := context.WithCancel(context.Background())
+	results := make(chan string, 3)
+	start := func(ctx context.Context, timeout int) {
+		go func() {
+			req := mcp.CallToolRequest{}
+			req.Params.Name = tools.WaitForVideoTaskName
+			req.Params.Arguments = map[string]any{"task_id": id, "timeout_seconds": timeout}
+			res, err := c.CallTool(ctx, req)
+			switch {
+			case err != nil:
+				results <- "error"
+			case res.IsError:
+				results <- "cancelled"
+			default:
+				results <- structured(t, res).TaskStatus
+			}
+		}()
+	}
+	start(leaving, 60)             // cancelled below
+	start(context.Background(), 1) // runs out of budget first
+	start(context.Background(), 60)
+	waitForRequests(t, f, id, 2)
+	leave()
+	got := map[string]int{}
+	for range 3 {
+		got[<-results]++
+	}
+	if got["SUCCEEDED"] < 1 {
+		t.Errorf("outcomes %v: the caller that stayed did not see the task finish", got)
+	}
+	if n := f.requestsFor(id); n != 6 {
+		t.Errorf("upstream got %d requests, want 6", n)
+	}
+}
+
+func TestPollingStopsWhenNobodyWaits(t *testing.T) {
+	f := newFakeUpstream(t)
+	id := "abandoned"
+	f.script(id, taskBody(id, "RUNNING", ""))
+	c := connect(t, testDeps(t, f, testToken))
+	res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 1})
+	if got := structured(t, res); got.Done {
+		t.Fatalf("wait = %+v, want done=false", got)
+	}
+	after := f.requestsFor(id)
+	time.Sleep(300 * time.Millisecond)
+	if n := f.requestsFor(id); n != after {
+		t.Errorf("upstream got %d requests after the only caller left", n-after)
+	}
+}
+
+// waitForRequests blocks until the upstream has seen n requests for id.
+func waitForRequests(t *testing.T, f *fakeUpstream, id string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for f.requestsFor(id) < n {
+		if time.Now().After(deadline) {
+			t.Fatalf("upstream saw %d requests for %q, want %d", f.requestsFor(id), id, n)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
