@@ -5,6 +5,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -299,7 +300,11 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	body = c.redact(body)
 
 	if !ok {
-		return nil, statusError(resp, body)
+		e := statusError(resp, body)
+		if e.Kind == KindRateLimited && c.limiter != nil {
+			c.limiter.pause(min(cmp.Or(e.RetryAfter, time.Second), maxRateLimitPause))
+		}
+		return nil, e
 	}
 	task, derr := decodeTask(body)
 	if derr != nil {
