@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -23,6 +24,7 @@ import (
 	"github.com/lmittmann/tint"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
@@ -37,7 +39,17 @@ const (
 	envAPIKey   = "GPTGE_API_KEY"
 	envBaseURL  = "GPTGE_BASE_URL"
 	envLogLevel = "LOG_LEVEL"
+	// envAuthToken is the bearer token HTTP clients must send; unset, there is no client
+	// authentication.
+	envAuthToken = "MCP_AUTH_TOKEN"
 )
+
+// simulateBaseURL, given as the base URL, turns the simulator on like --simulate.
+const simulateBaseURL = "simulate"
+
+// simulatedAPIKey stands in for a missing key when simulating. It must not occur in simulated
+// bodies: the client redacts its key from what it quotes.
+const simulatedAPIKey = "no-key-needed"
 
 // config is everything the server is run with.
 type config struct {
@@ -49,8 +61,11 @@ type config struct {
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
 	maxQPS          float64
+	authToken       string
+	allowedOrigins  []string
 	logLevel        slog.Level
 	showVersion     bool
+	simulate        bool
 }
 
 func main() {
@@ -77,12 +92,19 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := newLogger(stderr, cfg.logLevel)
 
-	client, err := api.NewClient(cfg.apiKey,
+	opts := []api.Option{
 		api.WithBaseURL(cfg.baseURL),
-		api.WithUserAgent(serverName+"/"+currentVersion()),
+		api.WithUserAgent(serverName + "/" + currentVersion()),
 		api.WithLogger(logger),
 		api.WithRateLimit(cfg.maxQPS),
-	)
+	}
+	if cfg.simulate {
+		sim := simulate.NewHandler(simulate.Options{Logger: logger})
+		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: simulate.Transport(sim)}))
+		logger.Info("simulating the upstream: no key or network needed; the task id chooses the story",
+			"task_ids", strings.Join(simulate.TaskIDs(), " "))
+	}
+	client, err := api.NewClient(cfg.apiKey, opts...)
 	if err != nil {
 		return err
 	}
@@ -112,18 +134,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // parseConfig reads flags, then the environment for what the flags left unset.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
 	var cfg config
-	var logLevel string
+	var logLevel, allowedOrigins string
 	fs := flag.NewFlagSet(serverName, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.transport, "transport", "stdio", "MCP transport: stdio, sse (HTTP+SSE at /sse and /message) or http (Streamable HTTP at /mcp)")
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080", "listen address of the sse and http transports")
 	fs.StringVar(&cfg.baseURL, "base-url", "", "upstream base URL (env "+envBaseURL+", default "+api.DefaultBaseURL+")")
+	fs.StringVar(&allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed besides localhost, e.g. https://app.example.com")
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", tools.DefaultPollInterval, "first pause between polls of a wait")
 	fs.DurationVar(&cfg.maxPollInterval, "max-poll-interval", tools.DefaultMaxPollInterval, "longest pause between polls of a wait")
 	fs.DurationVar(&cfg.waitTimeout, "wait-timeout", tools.DefaultWaitTimeout, "default budget of one wait_for_video_task call")
 	fs.Float64Var(&cfg.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
 	fs.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	fs.BoolVar(&cfg.simulate, "simulate", false, "answer from a built-in simulated upstream: no key or network needed (same as --base-url "+simulateBaseURL+")")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, `Usage: %s [flags]
 
@@ -136,9 +160,9 @@ Flags:
 		fmt.Fprintf(stderr, `
 Environment:
   %-15s API key sent as the bearer token (required for real calls; never a flag)
-  %-15s upstream base URL, when --base-url is not given
+  %-15s upstream base URL, when --base-url is not given ("%s" simulates it)
   %-15s log level, when --log-level is not given
-`, envAPIKey, envBaseURL, envLogLevel)
+`, envAPIKey, envBaseURL, simulateBaseURL, envLogLevel)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
@@ -148,7 +172,18 @@ Environment:
 	}
 
 	cfg.apiKey = strings.TrimSpace(getenv(envAPIKey))
+	cfg.authToken = strings.TrimSpace(getenv(envAuthToken))
+	if allowedOrigins != "" {
+		cfg.allowedOrigins = strings.Split(allowedOrigins, ",")
+	}
 	cfg.baseURL = firstNonEmpty(cfg.baseURL, getenv(envBaseURL), api.DefaultBaseURL)
+	if cfg.baseURL == simulateBaseURL {
+		cfg.simulate = true
+	}
+	if cfg.simulate {
+		cfg.baseURL = simulate.BaseURL
+		cfg.apiKey = firstNonEmpty(cfg.apiKey, simulatedAPIKey)
+	}
 	logLevel = firstNonEmpty(logLevel, getenv(envLogLevel), "info")
 	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", logLevel)

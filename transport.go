@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
 // stdioWorkers is how many tool calls run at once over stdio; mcp-go allows at most 100 and
@@ -40,12 +42,17 @@ func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdou
 // serveHTTP serves the sse or http transport on cfg.addr until ctx ends, then cancels every
 // running call and drains.
 func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slog.Logger) error {
-	// Calls run under this context, so that shutdown ends long waits at once instead of
-	// waiting for them.
-	callsCtx, cancelCalls := context.WithCancel(context.Background())
-	defer cancelCalls()
+	guard, err := newHTTPGuard(cfg.authToken, cfg.allowedOrigins)
+	if err != nil {
+		return err
+	}
+	// Calls run under this context, so that shutdown ends long waits at once, each with a
+	// result that says to call again, instead of waiting for them.
+	callsCtx, cancelCalls := context.WithCancelCause(context.Background())
+	defer cancelCalls(nil)
 
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
 	var transport interface{ Shutdown(context.Context) error }
 	switch cfg.transport {
 	case "sse":
@@ -54,8 +61,8 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 			server.WithMessageEndpoint("/message"),
 			server.WithKeepAlive(true),
 		)
-		mux.Handle("/sse", sse)
-		mux.Handle("/message", sse)
+		mux.Handle("/sse", guard.wrap(sse))
+		mux.Handle("/message", guard.wrap(sse))
 		transport = sse
 	case "http":
 		streamable := server.NewStreamableHTTPServer(s,
@@ -68,7 +75,7 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 			server.WithEventStore(discardEventStore{}),
 			server.WithStreamableHTTPLogger(logger),
 		)
-		mux.Handle("/mcp", streamable)
+		mux.Handle("/mcp", guard.wrap(streamable))
 		transport = streamable
 	}
 
@@ -89,8 +96,9 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 		endpoint = "/sse"
 	}
 	logger.Info("listening", "url", "http://"+listener.Addr().String()+endpoint)
-	if host, _, _ := net.SplitHostPort(listener.Addr().String()); !isLoopback(host) {
-		logger.Warn("listening beyond loopback: anyone who can reach this address can use the server", "addr", listener.Addr().String())
+	if host, _, _ := net.SplitHostPort(listener.Addr().String()); !isLoopback(host) && cfg.authToken == "" {
+		logger.Warn("listening beyond loopback without client authentication: anyone who can reach this address can use the server; set "+envAuthToken,
+			"addr", listener.Addr().String())
 	}
 
 	served := make(chan error, 1)
@@ -101,7 +109,7 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 	case <-ctx.Done():
 	}
 	logger.Info("shutting down", "reason", stopReason(ctx, ""))
-	cancelCalls()
+	cancelCalls(tools.ErrShuttingDown)
 	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = transport.Shutdown(drainCtx)
@@ -109,14 +117,6 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
-}
-
-func isLoopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func stopReason(ctx context.Context, otherwise string) string {

@@ -5,6 +5,7 @@
 package tools
 
 import (
+	"errors"
 	"log/slog"
 	"time"
 
@@ -40,6 +41,10 @@ const (
 	DefaultMaxPollInterval = 10 * time.Second
 	DefaultWaitTimeout     = 45 * time.Second
 )
+
+// ErrShuttingDown is the cause a transport gives when it cancels running calls because the
+// server is stopping; a wait so ended tells its caller to call again.
+var ErrShuttingDown = errors.New("server shutting down")
 
 // Instructions tell the client, once, how the tools fit together.
 const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submitted through api.gpt.ge. " +

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -169,7 +170,7 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return w.cancelled()
+			return w.cancelled(ctx)
 		case <-budget.C:
 			return w.outOfBudget()
 		}
@@ -205,7 +206,12 @@ func (w *waiter) outOfBudget() *mcp.CallToolResult {
 	return w.finished(r)
 }
 
-func (w *waiter) cancelled() *mcp.CallToolResult {
+// cancelled answers a wait whose context ended: the client gave up, or the server is
+// stopping. The client may not read it, but a server that stops says why.
+func (w *waiter) cancelled(ctx context.Context) *mcp.CallToolResult {
+	if errors.Is(context.Cause(ctx), ErrShuttingDown) {
+		return mcp.NewToolResultError(fmt.Sprintf("The server is shutting down, so the wait for task %s stopped after %.0f s. The task itself is unaffected: call wait_for_video_task again with the same task_id once the server is back.", w.taskID, w.waited()))
+	}
 	return mcp.NewToolResultError(fmt.Sprintf("The wait for task %s was cancelled after %.0f s. Call wait_for_video_task again to resume waiting.", w.taskID, w.waited()))
 }
 
