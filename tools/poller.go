@@ -3,6 +3,8 @@ package tools
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"net/url"
 	"sync"
 	"time"
 
@@ -44,14 +46,16 @@ type pollHub struct {
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	finished        *terminalCache
+	logger          *slog.Logger
 
 	mu    sync.Mutex
 	loops map[string]*pollLoop
 }
 
-func newPollHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache) *pollHub {
+func newPollHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger) *pollHub {
 	return &pollHub{
 		client:          client,
+		logger:          logger,
 		pollInterval:    pollInterval,
 		maxPollInterval: maxPollInterval,
 		finished:        finished,
@@ -110,6 +114,7 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 			return // the last subscriber left
 		}
 		obs := observation{task: task, err: err, at: time.Now()}
+		h.log(ctx, loop, obs)
 		if obs.final() {
 			h.mu.Lock()
 			if err == nil && task.Status != api.StatusUnknown {
@@ -135,6 +140,40 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 		}
 		interval = min(time.Duration(float64(interval)*backoffFactor), h.maxPollInterval)
 	}
+}
+
+// log records one poll: at debug level while the task runs, at info level when it ends. A
+// video URL is logged without its query string: the signature is a credential.
+func (h *pollHub) log(ctx context.Context, loop *pollLoop, obs observation) {
+	if obs.err != nil {
+		h.logger.WarnContext(ctx, "task query failed", "task_id", loop.id, "error", obs.err.Error())
+		return
+	}
+	attrs := []any{"task_id", loop.id, "status", obs.task.Status}
+	if !obs.task.Status.Terminal() {
+		h.logger.DebugContext(ctx, "task polled", attrs...)
+		return
+	}
+	if obs.task.VideoURL != "" {
+		attrs = append(attrs, "video_url", redactQuery(obs.task.VideoURL))
+	}
+	if obs.task.Code != "" {
+		attrs = append(attrs, "code", obs.task.Code)
+	}
+	h.logger.InfoContext(ctx, "task finished", attrs...)
+}
+
+// redactQuery drops the query string of a URL, keeping where it points.
+func redactQuery(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "[unparsable URL]"
+	}
+	if u.RawQuery != "" {
+		u.RawQuery = "REDACTED"
+	}
+	u.Fragment = ""
+	return u.String()
 }
 
 // pollLoop is the shared state of one task's polling.

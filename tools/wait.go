@@ -73,7 +73,7 @@ func newHandlers(d Deps) *handlers {
 		h.keyVariable = "GPTGE_API_KEY"
 	}
 	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
-		newTerminalCache(finishedTaskTTL, finishedTaskLimit))
+		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
 	return h
 }
 

@@ -1,0 +1,85 @@
+package tools_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestAPIKeyAppearsNowhere(t *testing.T) {
+	f := newFakeUpstream(t)
+	// An upstream that quotes the key back, as some gateways do.
+	f.script("echo", answer{status: http.StatusBadRequest, body: `{"error":{"message":"key ` + testToken + ` has no access to this task","type":"invalid_request_error"}}`})
+	f.script("done", taskBody("done", "RUNNING", ""), succeededBody("done"))
+	f.script("down", answer{status: http.StatusServiceUnavailable, body: "<html>503 for " + testToken + "</html>"})
+	f.script("failed", taskBody("failed", "FAILED", `"code":"InvalidApiKey","message":"`+testToken+` is invalid"`))
+
+	var logs syncBuffer
+	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithLogger(logger),
+		api.WithRetryPolicy(api.RetryPolicy{Retries: 2, BaseDelay: time.Millisecond, MaxRetryAfter: time.Second, CallTimeout: 5 * time.Second}))
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, Logger: logger})
+
+	var seen strings.Builder
+	for _, id := range []string{"echo", "done", "down", "failed", "missing"} {
+		for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
+			args := map[string]any{"task_id": id}
+			if tool == tools.WaitForVideoTaskName {
+				args["timeout_seconds"] = 1
+			}
+			raw, err := json.Marshal(call(t, context.Background(), c, tool, args))
+			if err != nil {
+				t.Fatalf("marshal result: %v", err)
+			}
+			seen.Write(raw)
+		}
+	}
+	if strings.Contains(seen.String(), testToken) {
+		t.Errorf("a result contains the API key:\n%s", seen.String())
+	}
+	if !strings.Contains(seen.String(), "[redacted]") {
+		t.Errorf("no result quotes the upstream's redacted message; the test no longer exercises an echoed key")
+	}
+	log := logs.String()
+	if strings.Contains(log, testToken) {
+		t.Errorf("the log contains the API key:\n%s", log)
+	}
+	for _, want := range []string{"task finished", "video_url=https://dashscope-result.oss-cn-beijing.aliyuncs.com/1.mp4?REDACTED", "task query failed"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %q:\n%s", want, log)
+		}
+	}
+	if strings.Contains(log, "Signature=") {
+		t.Errorf("the log contains a signed URL's signature:\n%s", log)
+	}
+}
