@@ -62,6 +62,7 @@ type config struct {
 	waitTimeout     time.Duration
 	maxQPS          float64
 	authToken       string
+	debugAddr       string
 	allowedOrigins  []string
 	logLevel        slog.Level
 	showVersion     bool
@@ -120,6 +121,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		Logger:          logger,
 		APIKeyVariable:  envAPIKey,
 	})
+	if cfg.debugAddr != "" {
+		if err := serveDebug(cfg.debugAddr, logger); err != nil {
+			return err
+		}
+	}
 	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
 		"upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
 
@@ -144,6 +150,7 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.DurationVar(&cfg.pollInterval, "poll-interval", tools.DefaultPollInterval, "first pause between polls of a wait")
 	fs.DurationVar(&cfg.maxPollInterval, "max-poll-interval", tools.DefaultMaxPollInterval, "longest pause between polls of a wait")
 	fs.DurationVar(&cfg.waitTimeout, "wait-timeout", tools.DefaultWaitTimeout, "default budget of one wait_for_video_task call")
+	fs.StringVar(&cfg.debugAddr, "debug-addr", "", "serve Go's pprof and expvar on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	fs.Float64Var(&cfg.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
 	fs.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
