@@ -8,41 +8,89 @@ import (
 )
 
 // wireTask is the upstream body: a DashScope task, or one of the error envelopes, or another
-// vendor's task, all decoded in one pass.
+// vendor's task, all decoded in one pass. Only output.task_status must have its documented
+// type; every other field is read leniently (see text), so that one odd field cannot hide
+// a task's status.
 type wireTask struct {
-	RequestID string          `json:"request_id"`
+	RequestID text            `json:"request_id"`
 	Output    *wireOutput     `json:"output"`
-	Usage     map[string]any  `json:"usage"`
-	Code      json.RawMessage `json:"code"`
-	Message   string          `json:"message"`
+	Usage     usage           `json:"usage"`
+	Code      text            `json:"code"`
+	Message   text            `json:"message"`
 	Error     *wireError      `json:"error"`
 	Data      json.RawMessage `json:"data"`
 	// MiniMax-style task bodies carry these.
 	Status   json.RawMessage `json:"status"`
 	FileID   json.RawMessage `json:"file_id"`
-	BaseResp *struct {
-		StatusCode json.RawMessage `json:"status_code"`
-		StatusMsg  string          `json:"status_msg"`
-	} `json:"base_resp"`
+	BaseResp *wireBaseResp   `json:"base_resp"`
 }
 
 type wireOutput struct {
-	TaskID        string `json:"task_id"`
+	TaskID        text   `json:"task_id"`
 	TaskStatus    string `json:"task_status"`
-	SubmitTime    string `json:"submit_time"`
-	ScheduledTime string `json:"scheduled_time"`
-	EndTime       string `json:"end_time"`
-	VideoURL      string `json:"video_url"`
-	OrigPrompt    string `json:"orig_prompt"`
-	ActualPrompt  string `json:"actual_prompt"`
-	Code          string `json:"code"`
-	Message       string `json:"message"`
+	SubmitTime    text   `json:"submit_time"`
+	ScheduledTime text   `json:"scheduled_time"`
+	EndTime       text   `json:"end_time"`
+	VideoURL      text   `json:"video_url"`
+	OrigPrompt    text   `json:"orig_prompt"`
+	ActualPrompt  text   `json:"actual_prompt"`
+	Code          text   `json:"code"`
+	Message       text   `json:"message"`
 }
 
 type wireError struct {
-	Message string          `json:"message"`
-	Type    string          `json:"type"`
-	Code    json.RawMessage `json:"code"`
+	Message text `json:"message"`
+	Type    text `json:"type"`
+	Code    text `json:"code"`
+}
+
+// UnmarshalJSON reads the OpenAI-style error object, or the bare string some relays send
+// in its place.
+func (e *wireError) UnmarshalJSON(raw []byte) error {
+	type plain wireError
+	var p plain
+	if json.Unmarshal(raw, &p) == nil {
+		*e = wireError(p)
+		return nil
+	}
+	*e = wireError{Message: text(rawString(raw))}
+	return nil
+}
+
+type wireBaseResp struct {
+	StatusMsg text `json:"status_msg"`
+}
+
+// UnmarshalJSON reads a base_resp object; anything else in its place is an empty one.
+func (b *wireBaseResp) UnmarshalJSON(raw []byte) error {
+	type plain wireBaseResp
+	var p plain
+	if json.Unmarshal(raw, &p) == nil {
+		*b = wireBaseResp(p)
+	}
+	return nil
+}
+
+// text is a JSON scalar read as text: a string as itself, a number as its digits, and any
+// other value as "", never an error.
+type text string
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (t *text) UnmarshalJSON(raw []byte) error {
+	*t = text(rawString(raw))
+	return nil
+}
+
+// usage keeps every key of a usage object; a usage that is not an object is dropped.
+type usage map[string]any
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (u *usage) UnmarshalJSON(raw []byte) error {
+	var m map[string]any
+	if json.Unmarshal(raw, &m) == nil {
+		*u = m
+	}
+	return nil
 }
 
 // envelope is an upstream error, whichever of the three shapes it came in.
@@ -68,26 +116,26 @@ func decodeTask(body []byte) (*Task, *Error) {
 			return nil, &Error{Kind: KindNotATask, Code: env.code, RequestID: env.requestID,
 				Message: "the body is another vendor's task, not an Ali Bailian video task" + quoteIfSet(env.message)}
 		case w.Output == nil:
-			return nil, &Error{Kind: KindNotATask, RequestID: w.RequestID,
+			return nil, &Error{Kind: KindNotATask, RequestID: string(w.RequestID),
 				Message: "the body has no \"output\" object: " + bodySnippet(body)}
 		default:
-			return nil, &Error{Kind: KindNotATask, RequestID: w.RequestID,
+			return nil, &Error{Kind: KindNotATask, RequestID: string(w.RequestID),
 				Message: "the body's output has no task_status: " + bodySnippet(body)}
 		}
 	}
 	o := w.Output
 	return &Task{
-		RequestID:     w.RequestID,
-		ID:            o.TaskID,
+		RequestID:     string(w.RequestID),
+		ID:            string(o.TaskID),
 		Status:        TaskStatus(o.TaskStatus),
-		SubmitTime:    o.SubmitTime,
-		ScheduledTime: o.ScheduledTime,
-		EndTime:       o.EndTime,
-		VideoURL:      o.VideoURL,
-		OrigPrompt:    o.OrigPrompt,
-		ActualPrompt:  o.ActualPrompt,
-		Code:          o.Code,
-		Message:       o.Message,
+		SubmitTime:    string(o.SubmitTime),
+		ScheduledTime: string(o.ScheduledTime),
+		EndTime:       string(o.EndTime),
+		VideoURL:      string(o.VideoURL),
+		OrigPrompt:    string(o.OrigPrompt),
+		ActualPrompt:  string(o.ActualPrompt),
+		Code:          string(o.Code),
+		Message:       string(o.Message),
 		Usage:         w.Usage,
 	}, nil
 }
@@ -101,20 +149,20 @@ func (w *wireTask) isOtherVendorTask() bool {
 
 // envelope extracts the upstream's code and message from any of the three error shapes.
 func (w *wireTask) envelope() envelope {
-	env := envelope{code: rawString(w.Code), message: w.Message, requestID: w.RequestID}
+	env := envelope{code: string(w.Code), message: string(w.Message), requestID: string(w.RequestID)}
 	if w.Error != nil {
 		if env.message == "" {
-			env.message = w.Error.Message
+			env.message = string(w.Error.Message)
 		}
 		if env.code == "" {
-			env.code = rawString(w.Error.Code)
+			env.code = string(w.Error.Code)
 		}
 		if env.code == "" {
-			env.code = w.Error.Type
+			env.code = string(w.Error.Type)
 		}
 	}
 	if w.BaseResp != nil && env.message == "" {
-		env.message = w.BaseResp.StatusMsg
+		env.message = string(w.BaseResp.StatusMsg)
 	}
 	return env
 }
@@ -127,7 +175,7 @@ func decodeEnvelope(body []byte) envelope {
 	}
 	env := w.envelope()
 	if env.code == "" && env.message == "" && w.Output != nil {
-		env.code, env.message = w.Output.Code, w.Output.Message
+		env.code, env.message = string(w.Output.Code), string(w.Output.Message)
 	}
 	return env
 }
@@ -183,10 +231,27 @@ const snippetLen = 200
 // bodySnippet returns the start of a body as one line of valid UTF-8, for quoting. HTML tags
 // are kept: they tell a reader what kind of page came back.
 func bodySnippet(body []byte) string {
-	s := strings.ToValidUTF8(string(body[:min(len(body), snippetLen*2)]), "\uFFFD")
+	// Enough bytes for snippetLen runes of any width; a body cut here is marked as cut.
+	b, cut := body, false
+	if len(b) > snippetLen*utf8.UTFMax {
+		b, cut = b[:snippetLen*utf8.UTFMax], true
+		// Drop a rune the cut split in two rather than show it as U+FFFD.
+		for i := 1; i < utf8.UTFMax && i <= len(b); i++ {
+			if utf8.RuneStart(b[len(b)-i]) {
+				if !utf8.FullRune(b[len(b)-i:]) {
+					b = b[:len(b)-i]
+				}
+				break
+			}
+		}
+	}
+	s := strings.ToValidUTF8(string(b), "\uFFFD")
 	s = strings.Join(strings.Fields(s), " ")
-	if utf8.RuneCountInString(s) > snippetLen {
+	switch {
+	case utf8.RuneCountInString(s) > snippetLen:
 		s = string([]rune(s)[:snippetLen]) + "…"
+	case cut:
+		s += "…"
 	}
 	return s
 }

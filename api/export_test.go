@@ -1,0 +1,4 @@
+package api
+
+// DecodeTask exposes decodeTask to the fuzz tests in package api_test.
+var DecodeTask = decodeTask
