@@ -122,7 +122,7 @@ func WithRateLimit(perSecond float64) Option {
 // maxRateLimitPause bounds how long one 429 holds every caller back.
 const maxRateLimitPause = time.Minute
 
-// WithLogger sets where retries are logged (debug and warn levels). The default discards.
+// WithLogger sets where retries are logged, at debug level. The default discards.
 func WithLogger(l *slog.Logger) Option {
 	return func(c *Client) error {
 		c.logger = l
@@ -237,7 +237,8 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 // backoff is the jittered exponential delay before retry number attempt (1-based):
 // BaseDelay·2^(attempt-1), scaled by a random factor in [0.5, 1.5).
 func (c *Client) backoff(attempt int) time.Duration {
-	d := c.retry.BaseDelay << (attempt - 1)
+	// Past 2^20 the delay is longer than any call may take; stop before the shift overflows.
+	d := c.retry.BaseDelay << min(attempt-1, 20)
 	return time.Duration(float64(d) * (0.5 + rand.Float64()))
 }
 
@@ -266,7 +267,13 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	req.Header.Set("User-Agent", c.userAgent)
 
 	if c.limiter != nil {
-		if err := c.limiter.wait(ctx); err != nil {
+		if wait, err := c.limiter.wait(ctx); err != nil {
+			if wait > 0 {
+				// The turn comes after the caller's deadline: say so now rather than
+				// wait for the deadline.
+				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait,
+					Message: "too many task queries at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back"}
+			}
 			return nil, contextError(ctx, nil, 0)
 		}
 	}

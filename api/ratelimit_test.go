@@ -129,12 +129,21 @@ func TestRateLimitWaitHonoursCancellation(t *testing.T) {
 	if _, err := c.GetTask(context.Background(), "t"); err != nil {
 		t.Fatalf("first GetTask: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	// A caller whose turn would come after its deadline learns so at once.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 	defer cancel()
-	start := time.Now()
 	_, err := c.GetTask(ctx, "t")
-	if !errors.Is(err, context.DeadlineExceeded) {
-		t.Errorf("GetTask waiting for its slot = %v, want context.DeadlineExceeded", err)
+	var apiErr *api.Error
+	if !errors.As(err, &apiErr) || apiErr.Kind != api.KindRateLimited || apiErr.RetryAfter < 5*time.Second {
+		t.Errorf("GetTask whose slot is past its deadline = %v, want rate limited with the wait", err)
+	}
+	// A caller that cancels while waiting for its turn returns promptly.
+	ctx, cancel = context.WithCancel(context.Background())
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	_, err = c.GetTask(ctx, "t")
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("GetTask cancelled while waiting for its slot = %v, want context.Canceled", err)
 	}
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Errorf("GetTask waited %s for a slot after its context ended", elapsed)
