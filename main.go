@@ -113,7 +113,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		logger.Warn("no API key: every tool call will fail until it is set",
 			"variable", envAPIKey, "where", "the env block of this server in your MCP client config")
 	}
+	stopping := make(chan struct{})
 	mcpServer := tools.NewServer(serverName, currentVersion(), tools.Deps{
+		Stopping:        stopping,
 		Client:          client,
 		PollInterval:    cfg.pollInterval,
 		MaxPollInterval: cfg.maxPollInterval,
@@ -129,11 +131,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
 		"upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
 
+	stop := newStopper(mcpServer, stopping, logger)
 	switch cfg.transport {
 	case "stdio":
-		return serveStdio(ctx, mcpServer, stdin, stdout, logger)
+		return serveStdio(ctx, stop, stdin, stdout, logger)
 	default:
-		return serveHTTP(ctx, cfg, mcpServer, logger)
+		return serveHTTP(ctx, cfg, stop, logger)
 	}
 }
 
@@ -169,7 +172,8 @@ Environment:
   %-15s API key sent as the bearer token (required for real calls; never a flag)
   %-15s upstream base URL, when --base-url is not given ("%s" simulates it)
   %-15s log level, when --log-level is not given
-`, envAPIKey, envBaseURL, simulateBaseURL, envLogLevel)
+  %-15s bearer token that sse and http clients must send (unset: no client authentication)
+`, envAPIKey, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken)
 	}
 	if err := fs.Parse(args); err != nil {
 		return cfg, err

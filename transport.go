@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -22,16 +23,58 @@ import (
 // defaults to 5, too few for an agent that waits on dozens of tasks.
 const stdioWorkers = 100
 
-// shutdownGrace is how long HTTP transports wait for responses to drain after a signal.
-const shutdownGrace = 4 * time.Second
+// How long a stopping server lets running calls answer, and then lets responses drain; the
+// two stay under the 5 s that process supervisors commonly allow after SIGTERM.
+const (
+	answerGrace   = 2 * time.Second
+	flushGrace    = 200 * time.Millisecond
+	shutdownGrace = 2 * time.Second
+)
+
+// stopper ends a server in order: running calls are told to answer (their results say to call
+// again), given answerGrace to do so, and only then cancelled.
+type stopper struct {
+	server   *tools.Server
+	stopping chan struct{}
+	once     sync.Once
+	logger   *slog.Logger
+}
+
+func newStopper(s *tools.Server, stopping chan struct{}, logger *slog.Logger) *stopper {
+	return &stopper{server: s, stopping: stopping, logger: logger}
+}
+
+// stopCalls closes the stopping channel and waits for running calls to answer.
+func (s *stopper) stopCalls() {
+	s.once.Do(func() {
+		close(s.stopping)
+		ctx, cancel := context.WithTimeout(context.Background(), answerGrace)
+		defer cancel()
+		if err := s.server.Drain(ctx); err != nil {
+			s.logger.Warn("calls still running after the grace period; cancelling them", "grace", answerGrace)
+		}
+	})
+}
 
 // serveStdio serves one client on stdin and stdout until stdin closes or ctx ends.
-func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
-	stdio := server.NewStdioServer(s)
+func serveStdio(ctx context.Context, stop *stopper, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
+	stdio := server.NewStdioServer(stop.server.MCPServer)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
 	server.WithWorkerPoolSize(stdioWorkers)(stdio)
 	server.WithQueueSize(10 * stdioWorkers)(stdio)
-	err := stdio.Listen(ctx, stdin, stdout)
+
+	listenCtx, cancelListen := context.WithCancel(context.Background())
+	defer cancelListen()
+	go func() {
+		select {
+		case <-ctx.Done():
+			logger.Info("shutting down", "reason", "signal")
+			stop.stopCalls()
+			cancelListen()
+		case <-listenCtx.Done():
+		}
+	}()
+	err := stdio.Listen(listenCtx, stdin, stdout)
 	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
 		logger.Info("stopped", "reason", stopReason(ctx, "end of input"))
 		return nil
@@ -41,15 +84,16 @@ func serveStdio(ctx context.Context, s *server.MCPServer, stdin io.Reader, stdou
 
 // serveHTTP serves the sse or http transport on cfg.addr until ctx ends, then cancels every
 // running call and drains.
-func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slog.Logger) error {
+func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logger) error {
+	s := stop.server.MCPServer
 	guard, err := newHTTPGuard(cfg.authToken, cfg.allowedOrigins)
 	if err != nil {
 		return err
 	}
-	// Calls run under this context, so that shutdown ends long waits at once, each with a
-	// result that says to call again, instead of waiting for them.
-	callsCtx, cancelCalls := context.WithCancelCause(context.Background())
-	defer cancelCalls(nil)
+	// Calls run under this context, so that a call still running after the answer grace
+	// period is cancelled rather than waited for.
+	callsCtx, cancelCalls := context.WithCancel(context.Background())
+	defer cancelCalls()
 
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
@@ -108,8 +152,14 @@ func serveHTTP(ctx context.Context, cfg config, s *server.MCPServer, logger *slo
 		return err
 	case <-ctx.Done():
 	}
-	logger.Info("shutting down", "reason", stopReason(ctx, ""))
-	cancelCalls(tools.ErrShuttingDown)
+	logger.Info("shutting down", "reason", "signal")
+	// Refuse new connections first, then let running calls answer, then cut what remains.
+	_ = listener.Close()
+	stop.stopCalls()
+	// The SSE transport writes a result from a queue on the session's stream, which ends as
+	// soon as its context does: give results that were just queued time to go out.
+	time.Sleep(flushGrace)
+	cancelCalls()
 	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = transport.Shutdown(drainCtx)

@@ -30,7 +30,7 @@ type GetVideoTaskInput struct {
 type WaitForVideoTaskInput struct {
 	TaskID string `json:"task_id" jsonschema:"Task id from the submission response (output.task_id)."`
 	// TimeoutSeconds is 0 when the caller did not set it: the server's default applies.
-	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"Seconds this call may wait (1-3600). Omit for the server default (45), which fits most clients' per-call limit."`
+	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"Seconds this call may wait (1-3600)."`
 }
 
 // TaskResult is the structuredContent of both tools: complete on its own, because some
@@ -78,10 +78,12 @@ func GetVideoTaskInputSchema() json.RawMessage {
 	return mustMarshal(inputSchema[GetVideoTaskInput]())
 }
 
-// WaitForVideoTaskInputSchema returns the input schema of wait_for_video_task.
-func WaitForVideoTaskInputSchema() json.RawMessage {
+// WaitForVideoTaskInputSchema returns the input schema of wait_for_video_task, telling the
+// server's default budget, defaultSeconds.
+func WaitForVideoTaskInputSchema(defaultSeconds int) json.RawMessage {
 	s := inputSchema[WaitForVideoTaskInput]()
 	timeout := s.Properties["timeout_seconds"]
+	timeout.Description += fmt.Sprintf(" Omit for the server default (%d), which fits most clients' per-call limit.", defaultSeconds)
 	timeout.Minimum = ptr(float64(MinTimeoutSeconds))
 	timeout.Maximum = ptr(float64(MaxTimeoutSeconds))
 	return mustMarshal(s)

@@ -15,7 +15,7 @@ import (
 func TestSchemasHaveNoNullUnions(t *testing.T) {
 	for name, raw := range map[string]json.RawMessage{
 		"get input":  schema.GetVideoTaskInputSchema(),
-		"wait input": schema.WaitForVideoTaskInputSchema(),
+		"wait input": schema.WaitForVideoTaskInputSchema(45),
 		"result":     schema.TaskResultSchema(),
 	} {
 		if bytes.Contains(raw, []byte(`"null"`)) {
@@ -40,12 +40,12 @@ func TestInputSchemas(t *testing.T) {
 		{"get: slash", schema.GetVideoTaskInputSchema(), `{"task_id":"a/b"}`, false},
 		{"get: too long", schema.GetVideoTaskInputSchema(), `{"task_id":"` + strings.Repeat("a", 129) + `"}`, false},
 		{"get: unknown argument", schema.GetVideoTaskInputSchema(), `{"task_id":"a","x":1}`, false},
-		{"wait: default timeout", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a"}`, true},
-		{"wait: timeout 1", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a","timeout_seconds":1}`, true},
-		{"wait: timeout 3600", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a","timeout_seconds":3600}`, true},
-		{"wait: timeout 0", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a","timeout_seconds":0}`, false},
-		{"wait: timeout 3601", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a","timeout_seconds":3601}`, false},
-		{"wait: fractional timeout", schema.WaitForVideoTaskInputSchema(), `{"task_id":"a","timeout_seconds":1.5}`, false},
+		{"wait: default timeout", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a"}`, true},
+		{"wait: timeout 1", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a","timeout_seconds":1}`, true},
+		{"wait: timeout 3600", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a","timeout_seconds":3600}`, true},
+		{"wait: timeout 0", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a","timeout_seconds":0}`, false},
+		{"wait: timeout 3601", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a","timeout_seconds":3601}`, false},
+		{"wait: fractional timeout", schema.WaitForVideoTaskInputSchema(45), `{"task_id":"a","timeout_seconds":1.5}`, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

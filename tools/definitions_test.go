@@ -22,7 +22,9 @@ const updateGoldenEnv = "UPDATE_GOLDEN"
 func listTools(t *testing.T) map[string]json.RawMessage {
 	t.Helper()
 	f := newFakeUpstream(t)
-	c := connect(t, testDeps(t, f, testToken))
+	deps := testDeps(t, f, testToken)
+	deps.WaitTimeout = 0 // the definitions as shipped, with the default budget
+	c := connect(t, deps)
 	res, err := c.ListTools(context.Background(), mcp.ListToolsRequest{})
 	if err != nil {
 		t.Fatalf("ListTools: %v", err)

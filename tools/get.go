@@ -47,6 +47,8 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 		case <-changed:
 		case <-ctx.Done():
 			return mcp.NewToolResultError("The query of task " + in.TaskID + " was cancelled. Call get_video_task again if the status is still wanted."), nil
+		case <-h.stopping:
+			return mcp.NewToolResultError("The server is shutting down, so task " + in.TaskID + " was not queried. Call get_video_task again once the server is back."), nil
 		}
 		obs, _, _, _ = loop.state()
 	}

@@ -136,7 +136,7 @@ func testDeps(t *testing.T, f *fakeUpstream, token string) tools.Deps {
 // connect starts an in-process MCP client of a server built from deps.
 func connect(t *testing.T, deps tools.Deps) *client.Client {
 	t.Helper()
-	c, err := client.NewInProcessClient(tools.NewServer("video-task-mcp", "test", deps))
+	c, err := client.NewInProcessClient(tools.NewServer("video-task-mcp", "test", deps).MCPServer)
 	if err != nil {
 		t.Fatalf("NewInProcessClient: %v", err)
 	}

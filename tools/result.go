@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -91,13 +92,16 @@ func joinNonEmpty(a, b string) string {
 // toolResult wraps a result for MCP: structuredContent, a text block holding the summary and
 // the same JSON (for clients that read only text), and a resource_link to the video.
 func toolResult(r schema.TaskResult) *mcp.CallToolResult {
-	body, err := json.Marshal(r)
-	if err != nil {
+	// Without HTML escaping, so that the URL in the text keeps its & and can be copied.
+	var body strings.Builder
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
 		// TaskResult holds strings, numbers and the upstream's decoded usage object:
 		// nothing in it can fail to encode.
 		panic(fmt.Sprintf("tools: encoding result: %v", err))
 	}
-	content := []mcp.Content{mcp.NewTextContent(headline(r) + "\n\n" + string(body))}
+	content := []mcp.Content{mcp.NewTextContent(headline(r) + "\n\n" + strings.TrimSuffix(body.String(), "\n"))}
 	if r.VideoURL != "" {
 		content = append(content, mcp.NewResourceLink(r.VideoURL, r.TaskID+".mp4",
 			"Generated video of task "+r.TaskID+"; the link expires 24 hours after the task ended.", "video/mp4"))

@@ -62,6 +62,50 @@ func (s *sessionCalls) onUnregister(_ context.Context, session server.ClientSess
 	}
 }
 
+// callCounter counts the tool calls running, so that a stopping server can let them answer.
+type callCounter struct {
+	mu      sync.Mutex
+	running int
+	idle    chan struct{} // closed while running == 0; nil until the first call
+}
+
+func (c *callCounter) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		c.mu.Lock()
+		if c.running == 0 {
+			c.idle = make(chan struct{})
+		}
+		c.running++
+		c.mu.Unlock()
+		defer func() {
+			c.mu.Lock()
+			c.running--
+			if c.running == 0 {
+				close(c.idle)
+			}
+			c.mu.Unlock()
+		}()
+		return next(ctx, req)
+	}
+}
+
+// wait returns when no call is running, or with ctx's error when ctx ends first.
+func (c *callCounter) wait(ctx context.Context) error {
+	c.mu.Lock()
+	idle := c.idle
+	running := c.running
+	c.mu.Unlock()
+	if running == 0 {
+		return nil
+	}
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // recoverPanics turns a handler panic into an error result, so that the caller learns
 // something went wrong and the server keeps serving.
 func recoverPanics(logger *slog.Logger) server.ToolHandlerMiddleware {

@@ -5,7 +5,7 @@
 package tools
 
 import (
-	"errors"
+	"context"
 	"log/slog"
 	"time"
 
@@ -33,6 +33,9 @@ type Deps struct {
 	Logger      *slog.Logger
 	// APIKeyVariable names the environment variable that holds the key, for error messages.
 	APIKeyVariable string
+	// Stopping is closed when the server begins to stop: running waits then end with a result
+	// that tells the caller to call again. Nil means never.
+	Stopping <-chan struct{}
 }
 
 // Defaults of Deps, as the contract gives them.
@@ -42,20 +45,23 @@ const (
 	DefaultWaitTimeout     = 45 * time.Second
 )
 
-// ErrShuttingDown is the cause a transport gives when it cancels running calls because the
-// server is stopping; a wait so ended tells its caller to call again.
-var ErrShuttingDown = errors.New("server shutting down")
-
 // Instructions tell the client, once, how the tools fit together.
 const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submitted through api.gpt.ge. " +
 	"Use wait_for_video_task to wait for a video and get_video_task for a quick status check. " +
 	"Video URLs expire 24 hours after the task ends."
 
+// Server is the MCP server with both tools, and what a transport needs to stop it well.
+type Server struct {
+	*server.MCPServer
+	inflight *callCounter
+}
+
 // NewServer returns an MCP server named name at version, with both tools registered and with
 // what every transport needs: tool and logging capabilities, panic recovery that answers with
 // an error result, and cancellation of a session's running calls when the session ends.
-func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *server.MCPServer {
+func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Server {
 	calls := newSessionCalls()
+	inflight := &callCounter{}
 	hooks := &server.Hooks{}
 	hooks.AddOnUnregisterSession(calls.onUnregister)
 	base := []server.ServerOption{
@@ -65,18 +71,25 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *se
 		server.WithHooks(hooks),
 		// Outermost first: recovery sees panics from everything inside it.
 		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
+		server.WithToolHandlerMiddleware(inflight.middleware),
 		server.WithToolHandlerMiddleware(calls.middleware),
 	}
 	s := server.NewMCPServer(name, version, append(base, opts...)...)
 	Register(s, deps)
-	return s
+	return &Server{MCPServer: s, inflight: inflight}
+}
+
+// Drain waits until no tool call is running, or ctx ends. Close Deps.Stopping first: running
+// waits then answer at once, telling their callers to call again.
+func (s *Server) Drain(ctx context.Context) error {
+	return s.inflight.wait(ctx)
 }
 
 // Register adds both tools to s.
 func Register(s *server.MCPServer, deps Deps) {
 	h := newHandlers(deps)
 	s.AddTool(getVideoTaskTool(), h.getVideoTask)
-	s.AddTool(waitForVideoTaskTool(), h.waitForVideoTask)
+	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.waitForVideoTask)
 }
 
 func (d Deps) logger() *slog.Logger {

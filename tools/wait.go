@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -15,18 +14,21 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
+// waitForVideoTaskDescription tells the model how the tool behaves, with the server's default
+// budget in seconds.
 const waitForVideoTaskDescription = "Wait for a Bailian (Wan) video-generation task to finish and return its result " +
 	"with the video URL. The task_id comes from the response that submitted the task. Generation usually takes " +
-	"1-5 minutes, sometimes 10. One call waits at most timeout_seconds (default 45); if the task is still running " +
+	"1-5 minutes, sometimes 10. One call waits at most timeout_seconds (default %d); if the task is still running " +
 	"then, the result has done=false: call wait_for_video_task again with the same task_id. FAILED, CANCELED and " +
 	"UNKNOWN (wrong id, or older than 24 hours) end the wait. Video URLs expire 24 hours after the task ends."
 
-func waitForVideoTaskTool() mcp.Tool {
+func waitForVideoTaskTool(defaultTimeout time.Duration) mcp.Tool {
+	secs := int(defaultTimeout.Round(time.Second) / time.Second)
 	return mcp.Tool{
 		Name:            WaitForVideoTaskName,
 		Title:           "Wait for video task",
-		Description:     waitForVideoTaskDescription,
-		RawInputSchema:  schema.WaitForVideoTaskInputSchema(),
+		Description:     fmt.Sprintf(waitForVideoTaskDescription, secs),
+		RawInputSchema:  schema.WaitForVideoTaskInputSchema(secs),
 		RawOutputSchema: schema.TaskResultSchema(),
 		Annotations:     queryAnnotations("Wait for video task"),
 	}
@@ -49,6 +51,7 @@ type handlers struct {
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
 	keyVariable     string
+	stopping        <-chan struct{}
 	logger          *slog.Logger
 }
 
@@ -58,6 +61,7 @@ func newHandlers(d Deps) *handlers {
 		maxPollInterval: d.MaxPollInterval,
 		waitTimeout:     d.WaitTimeout,
 		keyVariable:     d.APIKeyVariable,
+		stopping:        d.Stopping,
 		logger:          d.logger(),
 	}
 	if h.pollInterval <= 0 {
@@ -170,7 +174,9 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return w.cancelled(ctx)
+			return w.cancelled()
+		case <-w.h.stopping:
+			return w.stopped()
 		case <-budget.C:
 			return w.outOfBudget()
 		}
@@ -206,13 +212,21 @@ func (w *waiter) outOfBudget() *mcp.CallToolResult {
 	return w.finished(r)
 }
 
-// cancelled answers a wait whose context ended: the client gave up, or the server is
-// stopping. The client may not read it, but a server that stops says why.
-func (w *waiter) cancelled(ctx context.Context) *mcp.CallToolResult {
-	if errors.Is(context.Cause(ctx), ErrShuttingDown) {
-		return mcp.NewToolResultError(fmt.Sprintf("The server is shutting down, so the wait for task %s stopped after %.0f s. The task itself is unaffected: call wait_for_video_task again with the same task_id once the server is back.", w.taskID, w.waited()))
-	}
+// cancelled answers a wait whose caller went away; the caller will most likely not read it.
+func (w *waiter) cancelled() *mcp.CallToolResult {
 	return mcp.NewToolResultError(fmt.Sprintf("The wait for task %s was cancelled after %.0f s. Call wait_for_video_task again to resume waiting.", w.taskID, w.waited()))
+}
+
+// stopped answers a wait cut short because the server is stopping: the latest status with
+// done=false when there is one, and in every case the advice to call again.
+func (w *waiter) stopped() *mcp.CallToolResult {
+	const again = "The server is shutting down, so this wait stopped early; the task itself is unaffected. Call wait_for_video_task again with the same task_id once the server is back."
+	if w.last == nil {
+		return mcp.NewToolResultError(fmt.Sprintf("Task %s: %s", w.taskID, again))
+	}
+	r := taskResult(w.taskID, w.last)
+	r.Summary = fmt.Sprintf("The task was still %s when the wait stopped after %.0f s (%d polls). %s", r.TaskStatus, w.waited(), w.polls, again)
+	return w.finished(r)
 }
 
 func (w *waiter) progressMessage() string {
