@@ -67,6 +67,14 @@ type config struct {
 	logLevel        slog.Level
 	showVersion     bool
 	simulate        bool
+	// downloadDir is --download-dir as given; command is the command to run instead of
+	// serving, nil to serve (cli.go).
+	downloadDir string
+	command     *command
+	// provider, apiKeyVariable and enableCreate come from resolveProvider (provider.go).
+	provider       api.Provider
+	apiKeyVariable string
+	enableCreate   bool
 }
 
 func main() {
@@ -75,6 +83,10 @@ func main() {
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return
+		}
+		var code exitCode // a command's outcome, already reported (cli.go)
+		if errors.As(err, &code) {
+			os.Exit(int(code))
 		}
 		fmt.Fprintln(os.Stderr, "video-task-mcp:", err)
 		os.Exit(2)
@@ -98,30 +110,42 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		api.WithUserAgent(serverName + "/" + currentVersion()),
 		api.WithLogger(logger),
 		api.WithRateLimit(cfg.maxQPS),
+		api.WithProvider(cfg.provider),
 	}
 	if cfg.simulate {
 		sim := simulate.NewHandler(simulate.Options{Logger: logger})
 		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: simulate.Transport(sim)}))
 		logger.Info("simulating the upstream: no key or network needed; the task id chooses the story",
 			"task_ids", strings.Join(simulate.TaskIDs(), " "))
+		if cfg.enableCreate {
+			logger.Info("simulated submissions follow sim-success under a fresh id, or sim-fail when the prompt contains \"" + simulate.FailKeyword + "\"")
+		}
 	}
 	client, err := api.NewClient(cfg.apiKey, opts...)
 	if err != nil {
 		return err
 	}
-	if cfg.apiKey == "" {
+	if cfg.apiKey == "" && cfg.command == nil {
 		logger.Warn("no API key: every tool call will fail until it is set",
-			"variable", envAPIKey, "where", "the env block of this server in your MCP client config")
+			"variable", cfg.apiKeyVariable, "where", "the env block of this server in your MCP client config")
 	}
+	downloadDir, downloadClient, err := downloadSettings(cfg, logger)
+	if err != nil {
+		return err
+	}
+	cfg.downloadDir = downloadDir
 	stopping := make(chan struct{})
 	mcpServer := tools.NewServer(serverName, currentVersion(), tools.Deps{
-		Stopping:        stopping,
-		Client:          client,
-		PollInterval:    cfg.pollInterval,
-		MaxPollInterval: cfg.maxPollInterval,
-		WaitTimeout:     cfg.waitTimeout,
-		Logger:          logger,
-		APIKeyVariable:  envAPIKey,
+		Stopping:           stopping,
+		Client:             client,
+		PollInterval:       cfg.pollInterval,
+		MaxPollInterval:    cfg.maxPollInterval,
+		WaitTimeout:        cfg.waitTimeout,
+		Logger:             logger,
+		APIKeyVariable:     cfg.apiKeyVariable,
+		EnableCreate:       cfg.enableCreate,
+		DownloadDir:        downloadDir,
+		DownloadHTTPClient: downloadClient,
 	})
 	if cfg.debugAddr != "" {
 		if err := serveDebug(cfg.debugAddr, logger); err != nil {
@@ -129,8 +153,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 	}
 	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
-		"upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
+		"provider", client.Provider(), "upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
+	if cfg.enableCreate && !cfg.simulate {
+		logger.Info("create_video_task is enabled: each call submits a task billed to the account of " + cfg.apiKeyVariable)
+	}
 
+	if cfg.command != nil {
+		return runCommand(ctx, cfg.command, cfg, mcpServer, stdout, stderr)
+	}
 	stop := newStopper(mcpServer, stopping, logger)
 	switch cfg.transport {
 	case "stdio":
@@ -157,11 +187,15 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	fs.Float64Var(&cfg.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
 	fs.StringVar(&logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
 	fs.BoolVar(&cfg.showVersion, "version", false, "print the version and exit")
+	var pf providerFlags
+	addProviderFlags(fs, &pf)
+	fs.StringVar(&cfg.downloadDir, "download-dir", "", "offer download_video, which saves finished videos into this directory (made if missing); off: nothing is written to disk")
 	fs.BoolVar(&cfg.simulate, "simulate", false, "answer from a built-in simulated upstream: no key or network needed (same as --base-url "+simulateBaseURL+")")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: %s [flags]
+		fmt.Fprintf(stderr, `Usage: %s [flags] [get|wait|create ARGS...: see Commands below]
 
-An MCP server for following Bailian (Wan) video-generation tasks on api.gpt.ge.
+An MCP server for following Bailian (Wan) video-generation tasks on api.gpt.ge or DashScope
+(and, with --enable-create, submitting them).
 Serves MCP over stdio unless --transport says otherwise.
 
 Flags:
@@ -169,18 +203,19 @@ Flags:
 		fs.PrintDefaults()
 		fmt.Fprintf(stderr, `
 Environment:
-  %-15s API key sent as the bearer token (required for real calls; never a flag)
-  %-15s upstream base URL, when --base-url is not given ("%s" simulates it)
-  %-15s log level, when --log-level is not given
-  %-15s bearer token that sse and http clients must send (unset: no client authentication)
-`, envAPIKey, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken)
+  %-25s API key sent as the bearer token (required for real calls; never a flag)
+  %-25s API key with --provider dashscope, instead of %s
+  %-25s 1 offers create_video_task, when --enable-create is not given
+  %-25s upstream base URL, when --base-url is not given ("%s" simulates it)
+  %-25s log level, when --log-level is not given
+  %-25s bearer token that sse and http clients must send (unset: no client authentication)
+`, envAPIKey, envDashScopeKey, envAPIKey, envEnableCreate, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken)
 	}
-	if err := fs.Parse(args); err != nil {
+	cmd, err := parseCommandLine(fs, args)
+	if err != nil {
 		return cfg, err
 	}
-	if fs.NArg() > 0 {
-		return cfg, fmt.Errorf("unexpected argument %q (see --help)", fs.Arg(0))
-	}
+	cfg.command = cmd
 
 	cfg.apiKey = strings.TrimSpace(getenv(envAPIKey))
 	cfg.authToken = strings.TrimSpace(getenv(envAuthToken))
@@ -195,7 +230,10 @@ Environment:
 		cfg.baseURL = simulate.BaseURL
 		cfg.apiKey = firstNonEmpty(cfg.apiKey, simulatedAPIKey)
 	}
-	logLevel = firstNonEmpty(logLevel, getenv(envLogLevel), "info")
+	if err := resolveProvider(&cfg, fs, pf, getenv); err != nil {
+		return cfg, err
+	}
+	logLevel = firstNonEmpty(logLevel, getenv(envLogLevel), defaultLogLevel(cfg))
 	if err := cfg.logLevel.UnmarshalText([]byte(logLevel)); err != nil {
 		return cfg, fmt.Errorf("log level %q: want debug, info, warn or error", logLevel)
 	}

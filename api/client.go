@@ -1,6 +1,7 @@
 // Package api is the client of the upstream task API: GET {base}/task/{task_id} on the
-// api.gpt.ge aggregator, which passes Alibaba Bailian (DashScope) task bodies through.
-// It uses the standard library only and knows nothing of MCP.
+// api.gpt.ge aggregator, which passes Alibaba Bailian (DashScope) task bodies through, or
+// GET {base}/api/v1/tasks/{task_id} on DashScope itself (see Provider); and, for CreateTask,
+// their submission endpoints. It uses the standard library only and knows nothing of MCP.
 package api
 
 import (
@@ -57,6 +58,7 @@ type Client struct {
 	userAgent  string
 	retry      RetryPolicy
 	limiter    *rateLimiter // nil: no limit
+	provider   Provider     // "": ProviderGPTGE
 	logger     *slog.Logger
 }
 
@@ -182,11 +184,12 @@ func (c *Client) BaseURL() string { return c.baseURL.String() }
 // HasToken reports whether an API key is configured.
 func (c *Client) HasToken() bool { return c.token != "" }
 
-// TaskURL returns the query URL of a validated task id, its path segment escaped.
+// TaskURL returns the query URL of a validated task id, its path segment escaped: {base}/task/{id}
+// on the aggregator, {base}/api/v1/tasks/{id} on DashScope.
 func (c *Client) TaskURL(id string) string {
 	u := *c.baseURL
-	u.Path = c.baseURL.Path + "/task/" + id
-	u.RawPath = c.baseURL.EscapedPath() + "/task/" + url.PathEscape(id)
+	u.Path = c.baseURL.Path + c.queryPath() + id
+	u.RawPath = c.baseURL.EscapedPath() + c.queryPath() + url.PathEscape(id)
 	return u.String()
 }
 

@@ -29,17 +29,25 @@ const (
 	KindUnavailable
 	// KindNotATask: the upstream answered with something that is not a Bailian task.
 	KindNotATask
+	// KindInvalidRequest: a submission was refused before any request was made.
+	KindInvalidRequest
+	// KindOutcomeUnknown: a submission reached the upstream, or may have, and no answer says
+	// whether it created a task (a timeout or reset after sending, a 5xx, a 2xx that is not a
+	// task). It is never retried: the task may exist and be billed.
+	KindOutcomeUnknown
 )
 
 var kindNames = map[ErrorKind]string{
-	KindInvalidTaskID: "invalid task id",
-	KindMissingAPIKey: "missing API key",
-	KindUnauthorized:  "unauthorized",
-	KindNotFound:      "task not found",
-	KindRejected:      "request rejected",
-	KindRateLimited:   "rate limited",
-	KindUnavailable:   "upstream unavailable",
-	KindNotATask:      "not a task",
+	KindInvalidTaskID:  "invalid task id",
+	KindMissingAPIKey:  "missing API key",
+	KindUnauthorized:   "unauthorized",
+	KindNotFound:       "task not found",
+	KindRejected:       "request rejected",
+	KindRateLimited:    "rate limited",
+	KindUnavailable:    "upstream unavailable",
+	KindNotATask:       "not a task",
+	KindInvalidRequest: "invalid request",
+	KindOutcomeUnknown: "submission outcome unknown",
 }
 
 // String names the kind.
@@ -52,18 +60,20 @@ func (k ErrorKind) String() string {
 
 // Sentinels for errors.Is: errors.Is(err, api.ErrNotFound) holds for every *Error of that kind.
 var (
-	ErrInvalidTaskID = &Error{Kind: KindInvalidTaskID}
-	ErrMissingAPIKey = &Error{Kind: KindMissingAPIKey}
-	ErrUnauthorized  = &Error{Kind: KindUnauthorized}
-	ErrNotFound      = &Error{Kind: KindNotFound}
-	ErrRejected      = &Error{Kind: KindRejected}
-	ErrRateLimited   = &Error{Kind: KindRateLimited}
-	ErrUnavailable   = &Error{Kind: KindUnavailable}
-	ErrNotATask      = &Error{Kind: KindNotATask}
+	ErrInvalidTaskID  = &Error{Kind: KindInvalidTaskID}
+	ErrMissingAPIKey  = &Error{Kind: KindMissingAPIKey}
+	ErrUnauthorized   = &Error{Kind: KindUnauthorized}
+	ErrNotFound       = &Error{Kind: KindNotFound}
+	ErrRejected       = &Error{Kind: KindRejected}
+	ErrRateLimited    = &Error{Kind: KindRateLimited}
+	ErrUnavailable    = &Error{Kind: KindUnavailable}
+	ErrNotATask       = &Error{Kind: KindNotATask}
+	ErrInvalidRequest = &Error{Kind: KindInvalidRequest}
+	ErrOutcomeUnknown = &Error{Kind: KindOutcomeUnknown}
 )
 
-// Error is every failure of GetTask. Inspect it with errors.As; the fields say what the
-// upstream said, so that a caller can quote it.
+// Error is every failure of GetTask and CreateTask. Inspect it with errors.As; the fields say
+// what the upstream said, so that a caller can quote it.
 type Error struct {
 	Kind ErrorKind
 	// StatusCode is the HTTP status of the last answer, 0 when none came.

@@ -43,7 +43,9 @@ type WaitForVideoTaskInput struct {
 //   - VideoURL: the signed URL of a SUCCEEDED task, valid 24 hours;
 //   - VideoURLExpiresAt: RFC 3339 UTC, read from the URL's Expires parameter;
 //   - Error: why a FAILED (or UNKNOWN) task ended;
-//   - Polls, WaitedSeconds: wait_for_video_task only.
+//   - Polls, WaitedSeconds: wait_for_video_task only;
+//   - LocalPath: download_video only, the absolute path of the saved video on the server's
+//     machine (a file:// resource_link in content points at it too).
 type TaskResult struct {
 	TaskID            string     `json:"task_id"`
 	TaskStatus        string     `json:"task_status"`
@@ -61,6 +63,7 @@ type TaskResult struct {
 	RequestID         string     `json:"request_id,omitempty"`
 	Polls             *int       `json:"polls,omitempty"`
 	WaitedSeconds     *float64   `json:"waited_seconds,omitempty"`
+	LocalPath         string     `json:"local_path,omitempty"`
 }
 
 // Usage is the upstream's usage object, every key kept. Older models send video_count,

@@ -1,7 +1,9 @@
 // Package simulate is a stand-in for the upstream task API: an http.Handler that answers
 // GET /task/{task_id} with realistic Alibaba Bailian (DashScope) task bodies, so that the server
 // can be tried, demonstrated and tested without an account or a network. The task id chooses
-// what happens (see Stories).
+// what happens (see Stories). It also takes submissions, on the aggregator's endpoints and on
+// DashScope's, and serves DashScope's query path: a submitted task follows the sim-success
+// story under a fresh id, or sim-fail when its prompt contains FailKeyword.
 //
 // It uses the standard library only and knows nothing of MCP.
 package simulate
@@ -110,7 +112,8 @@ const (
 	DefaultMaxTasks     = 10_000
 )
 
-// NewHandler returns the simulated upstream. It serves GET /task/{task_id}, requires an
+// NewHandler returns the simulated upstream. It serves GET /task/{task_id}, DashScope's
+// GET /api/v1/tasks/{task_id}, and the submissions of both (see serveSubmit); it requires an
 // Authorization: Bearer header with any non-empty token, and is safe for concurrent use.
 func NewHandler(opts Options) http.Handler {
 	h := &handler{
@@ -130,6 +133,7 @@ func NewHandler(opts Options) http.Handler {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /task/{task_id}", h.serveTask)
+	h.routeSubmissions(mux)
 	h.mux = mux
 	return h
 }

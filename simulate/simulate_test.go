@@ -396,7 +396,8 @@ func TestOtherRoutes(t *testing.T) {
 			}{
 				{http.MethodPost, "/task/sim-done", http.StatusMethodNotAllowed},
 				{http.MethodGet, "/tasks/sim-done", http.StatusNotFound},
-				{http.MethodGet, "/api/v1/tasks/sim-done", http.StatusNotFound},
+				{http.MethodGet, "/api/v2/tasks/sim-done", http.StatusNotFound},
+				{http.MethodGet, "/task/bailian/text2video", http.StatusMethodNotAllowed},
 				{http.MethodGet, "/task/", http.StatusNotFound},
 			} {
 				req, _ := http.NewRequest(tt.method, u.baseURL+tt.path, nil)

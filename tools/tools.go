@@ -7,6 +7,7 @@ package tools
 import (
 	"context"
 	"log/slog"
+	"net/http"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -36,6 +37,17 @@ type Deps struct {
 	// Stopping is closed when the server begins to stop: running waits then end with a result
 	// that tells the caller to call again. Nil means never.
 	Stopping <-chan struct{}
+	// EnableCreate offers create_video_task, which submits billed tasks. Off, the server has
+	// only the query tools.
+	EnableCreate bool
+	// DownloadDir, when set, offers the download_video tool, which saves finished videos
+	// there; it must be absolute and exist (see PrepareDownloadDir). Empty: nothing is ever
+	// written to disk.
+	DownloadDir string
+	// DownloadHTTPClient fetches videos (default: a client of its own, with timeouts and no
+	// API key); MaxDownloadBytes bounds one video (default DefaultMaxDownloadBytes).
+	DownloadHTTPClient *http.Client
+	MaxDownloadBytes   int64
 }
 
 // Defaults of Deps, as the contract gives them.
@@ -67,7 +79,7 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 	base := []server.ServerOption{
 		server.WithToolCapabilities(false),
 		server.WithLogging(),
-		server.WithInstructions(Instructions),
+		server.WithInstructions(instructions(deps)),
 		server.WithHooks(hooks),
 		// Outermost first: recovery sees panics from everything inside it.
 		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
@@ -85,11 +97,19 @@ func (s *Server) Drain(ctx context.Context) error {
 	return s.inflight.wait(ctx)
 }
 
-// Register adds both tools to s.
+// Register adds to s the query tools, the tools deps enable (download_video with a
+// DownloadDir, create_video_task with EnableCreate) and the video-task:// resource template.
 func Register(s *server.MCPServer, deps Deps) {
 	h := newHandlers(deps)
-	s.AddTool(getVideoTaskTool(), h.getVideoTask)
-	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.waitForVideoTask)
+	s.AddTool(getVideoTaskTool(), h.withSaveHint(h.getVideoTask))
+	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.withSaveHint(h.waitForVideoTask))
+	if h.downloads != nil {
+		s.AddTool(downloadVideoTool(), h.downloadVideo)
+	}
+	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
+	if deps.EnableCreate {
+		s.AddTool(createVideoTaskTool(), newCreator(deps).createVideoTask)
+	}
 }
 
 func (d Deps) logger() *slog.Logger {

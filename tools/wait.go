@@ -53,6 +53,7 @@ type handlers struct {
 	keyVariable     string
 	stopping        <-chan struct{}
 	logger          *slog.Logger
+	downloads       *downloader // nil: downloads are off
 }
 
 func newHandlers(d Deps) *handlers {
@@ -78,6 +79,7 @@ func newHandlers(d Deps) *handlers {
 	}
 	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
 		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
+	h.downloads = newDownloader(d)
 	return h
 }
 

@@ -1,0 +1,530 @@
+package main
+
+// The command line: `get`, `wait` and `create` make their tool calls through the very server an
+// MCP client talks to, by mcp-go's in-process client, and print the structuredContent. What a
+// script sees is what a model sees.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+// createToolName is the submission tool, when --enable-create offers it.
+const createToolName = "create_video_task"
+
+// defaultCommandTimeout is how long `wait` (and `create --wait`) waits by default: generation
+// usually takes 1-5 minutes and can take 10.
+const defaultCommandTimeout = 15 * time.Minute
+
+// Exit statuses of the commands.
+const (
+	exitError       = 1   // the call failed (or the video could not be saved); message on stderr
+	exitUsage       = 2   // bad flags or arguments, as main exits for any error of its own
+	exitNotFinished = 3   // wait ended before the task did; the result (done: false) is on stdout
+	exitInterrupted = 130 // interrupted by a signal, as shells report SIGINT
+)
+
+const commandsUsage = `
+Commands (instead of serving MCP):
+  %[1]s [flags] get TASK_ID
+        query the task once (get_video_task)
+  %[1]s [flags] wait TASK_ID [--timeout 15m]
+        wait until the task ends or the timeout passes (wait_for_video_task)
+  %[1]s [flags] --enable-create create [--wait] [--timeout 15m] KEY=VALUE... | JSON
+        submit a task (create_video_task), e.g. model=wan2.5-t2v-preview prompt="a red fox"
+        duration=5, or its arguments as one JSON object; --wait then waits for it
+  Flags may come before or after the command. With --download-dir, a SUCCEEDED video is also
+  saved there (download_video). The result's JSON goes to stdout, messages to stderr, and a
+  live progress line to stderr when it is a terminal. Logs default to error.
+  Exit status: 0 result printed; 1 error, or the video could not be saved; 2 usage;
+  3 the wait ended before the task did (done: false); 130 interrupted.
+`
+
+// command is a command given instead of serving: its name, arguments and flags.
+type command struct {
+	name    string
+	args    []string
+	timeout time.Duration // wait, create --wait
+	wait    bool          // create
+}
+
+// exitCode ends the process with that status; whatever there was to say is said.
+type exitCode int
+
+func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
+
+// parseCommandLine parses args with fs, the server's flags, and returns the command they name,
+// or nil to serve. The server's flags may come before the command and, after it, among its
+// arguments, so "--simulate wait ID" and "wait ID --simulate" are the same; the command's own
+// flags (--timeout, --wait) come after its name. "--" ends the flags.
+func parseCommandLine(fs *flag.FlagSet, args []string) (*command, error) {
+	serverUsage := fs.Usage
+	fs.Usage = func() {
+		serverUsage()
+		fmt.Fprintf(fs.Output(), commandsUsage, serverName)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() == 0 {
+		return nil, nil
+	}
+	cmd := &command{name: fs.Arg(0)}
+	switch cmd.name {
+	case "get":
+	case "wait":
+		fs.DurationVar(&cmd.timeout, "timeout", defaultCommandTimeout, "wait: how long to wait for the task to end")
+	case "create":
+		fs.BoolVar(&cmd.wait, "wait", false, "create: wait for the new task to end")
+		fs.DurationVar(&cmd.timeout, "timeout", defaultCommandTimeout, "create --wait: how long to wait for the task to end")
+	default:
+		return nil, fmt.Errorf("unexpected argument %q: the commands are get, wait and create (see --help)", cmd.name)
+	}
+	rest := fs.Args()[1:]
+	for len(rest) > 0 {
+		if err := fs.Parse(rest); err != nil {
+			return nil, err
+		}
+		consumed := len(rest) - fs.NArg()
+		if consumed > 0 && rest[consumed-1] == "--" {
+			cmd.args = append(cmd.args, fs.Args()...)
+			break
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		cmd.args = append(cmd.args, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	switch {
+	case (cmd.name == "get" || cmd.name == "wait") && len(cmd.args) != 1:
+		return nil, fmt.Errorf("%s takes one task id, not %d arguments (see --help)", cmd.name, len(cmd.args))
+	case cmd.name == "create" && len(cmd.args) == 0:
+		return nil, errors.New("create needs the task's arguments, e.g. model=wan2.5-t2v-preview prompt=\"a red fox\" (see --help)")
+	case cmd.timeout < 0 || (cmd.name == "wait" && cmd.timeout == 0):
+		return nil, fmt.Errorf("--timeout %s: want a positive duration", cmd.timeout)
+	}
+	return cmd, nil
+}
+
+// defaultLogLevel is info for the server, and error for a command: its stderr is for the
+// person at the terminal, who gets every failure from the result itself (a failed query, a
+// video not saved) and would otherwise read it twice, once as a warning log line.
+func defaultLogLevel(cfg config) string {
+	if cfg.command != nil {
+		return "error"
+	}
+	return "info"
+}
+
+// commandRunner runs one command against an in-process client of the server.
+type commandRunner struct {
+	c           *client.Client
+	progress    *progressLine
+	downloadDir string
+	stdout      io.Writer
+	stderr      io.Writer
+	tokens      int
+}
+
+// runCommand runs cmd against s and prints the outcome; its error is an exitCode, or a failure
+// to set up the client.
+func runCommand(ctx context.Context, cmd *command, cfg config, s *tools.Server, stdout, stderr io.Writer) error {
+	if cfg.apiKey == "" {
+		fmt.Fprintf(stderr, "%s: %s is not set: export it with your API key first, or try --simulate.\n", serverName, cfg.apiKeyVariable)
+		return exitCode(exitError)
+	}
+	c, err := client.NewInProcessClient(s.MCPServer)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Start(ctx); err != nil {
+		return fmt.Errorf("starting the in-process client: %w", err)
+	}
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	init.Params.ClientInfo = mcp.Implementation{Name: serverName + "-cli", Version: currentVersion()}
+	if _, err := c.Initialize(ctx, init); err != nil {
+		return fmt.Errorf("initializing the in-process client: %w", err)
+	}
+	r := &commandRunner{c: c, progress: newProgressLine(stderr), downloadDir: cfg.downloadDir, stdout: stdout, stderr: stderr}
+	c.OnNotification(r.progress.notify)
+	defer r.progress.clear()
+
+	switch cmd.name {
+	case "get":
+		return r.finish(ctx, r.call(ctx, tools.GetVideoTaskName, map[string]any{"task_id": cmd.args[0]}, "task "+cmd.args[0]), false)
+	case "wait":
+		return r.finish(ctx, r.wait(ctx, cmd.args[0], cmd.timeout), true)
+	case "create":
+		return r.create(ctx, cmd)
+	}
+	return fmt.Errorf("unknown command %q", cmd.name)
+}
+
+// outcome is what a call came to.
+type outcome struct {
+	res *mcp.CallToolResult
+	err error // the call itself failed (a protocol error, or ctx ended)
+}
+
+// call makes one tool call, with a progress token so that a long call can show its progress.
+func (r *commandRunner) call(ctx context.Context, name string, args map[string]any, label string) outcome {
+	r.tokens++
+	token := fmt.Sprintf("cli-%d", r.tokens)
+	r.progress.start(token, label)
+	defer r.progress.stop()
+	req := mcp.CallToolRequest{}
+	req.Params.Name = name
+	req.Params.Arguments = args
+	req.Params.Meta = &mcp.Meta{ProgressToken: token}
+	res, err := r.c.CallTool(ctx, req)
+	return outcome{res: res, err: err}
+}
+
+// minCallBudget is the least time left for which wait makes another call: a wait call polls
+// at once, and one with less time than the pause between polls would only poll and return.
+const minCallBudget = 10 * time.Second
+
+// wait calls wait_for_video_task until the task ends or timeout passes. Free of the ~60 s
+// that hosts allow a call, one call may wait up to the tool's limit of an hour; longer waits
+// take more calls.
+func (r *commandRunner) wait(ctx context.Context, id string, timeout time.Duration) outcome {
+	deadline := time.Now().Add(timeout)
+	for {
+		secs := int(math.Ceil(time.Until(deadline).Seconds()))
+		secs = min(max(secs, 1), 3600)
+		o := r.call(ctx, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": secs}, "task "+id)
+		if o.err != nil || o.res.IsError || resultDone(o.res) || time.Until(deadline) < minCallBudget {
+			return o
+		}
+	}
+}
+
+// create submits a task and, with --wait, waits for it.
+func (r *commandRunner) create(ctx context.Context, cmd *command) error {
+	list, err := r.c.ListTools(ctx, mcp.ListToolsRequest{})
+	if err != nil {
+		return fmt.Errorf("listing tools: %w", err)
+	}
+	var tool *mcp.Tool
+	for i := range list.Tools {
+		if list.Tools[i].Name == createToolName {
+			tool = &list.Tools[i]
+		}
+	}
+	if tool == nil {
+		fmt.Fprintf(r.stderr, "%s: %s is off: pass --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
+			serverName, createToolName, envEnableCreate)
+		return exitCode(exitError)
+	}
+	args, err := toolArguments(cmd.args, tool.InputSchema.Properties)
+	if err != nil {
+		fmt.Fprintf(r.stderr, "%s: create: %v\n", serverName, err)
+		return exitCode(exitUsage)
+	}
+	created := r.call(ctx, createToolName, args, "submitting")
+	if !cmd.wait || created.err != nil || created.res.IsError {
+		return r.finish(ctx, created, false)
+	}
+	var task struct {
+		TaskID string `json:"task_id"`
+	}
+	if err := json.Unmarshal(created.res.RawStructuredContent, &task); err != nil || task.TaskID == "" {
+		return r.finish(ctx, created, false)
+	}
+	r.progress.clear()
+	fmt.Fprintf(r.stderr, "created task %s; waiting for it\n", task.TaskID)
+	return r.finish(ctx, r.wait(ctx, task.TaskID, cmd.timeout), true)
+}
+
+// finish prints the outcome of the last call, after saving the video when --download-dir asks
+// for it, and returns the exit status. waited says the call was a wait, which fails when it
+// ends before the task does.
+func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) error {
+	if o.err == nil && !o.res.IsError && r.downloadDir != "" && resultStatus(o.res) == "SUCCEEDED" {
+		id := resultTaskID(o.res)
+		if saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": id}, "saving the video of task "+id); saved.err != nil || !saved.res.IsError {
+			o = saved
+		}
+	}
+	r.progress.clear()
+	if ctx.Err() != nil {
+		fmt.Fprintf(r.stderr, "%s: interrupted\n", serverName)
+		return exitCode(exitInterrupted)
+	}
+	if o.err != nil {
+		fmt.Fprintf(r.stderr, "%s: %v\n", serverName, o.err)
+		return exitCode(exitError)
+	}
+	if o.res.IsError {
+		fmt.Fprintln(r.stderr, strings.TrimSpace(contentText(o.res)))
+		return exitCode(exitError)
+	}
+	if err := printResult(r.stdout, o.res); err != nil {
+		return err
+	}
+	var result struct {
+		Done       *bool  `json:"done"`
+		TaskStatus string `json:"task_status"`
+		Summary    string `json:"summary"`
+		VideoURL   string `json:"video_url"`
+		LocalPath  string `json:"local_path"`
+	}
+	_ = json.Unmarshal(o.res.RawStructuredContent, &result)
+	switch {
+	case r.downloadDir != "" && result.TaskStatus == "SUCCEEDED" && result.VideoURL != "" && result.LocalPath == "":
+		fmt.Fprintln(r.stderr, result.Summary)
+		return exitCode(exitError)
+	case waited && result.Done != nil && !*result.Done:
+		fmt.Fprintln(r.stderr, "The task has not finished yet; run wait again to keep waiting.")
+		return exitCode(exitNotFinished)
+	}
+	return nil
+}
+
+// printResult prints a result's structuredContent, indented, in the server's field order, with
+// & < > as themselves so that a URL can be copied as it is.
+func printResult(w io.Writer, res *mcp.CallToolResult) error {
+	raw := res.RawStructuredContent
+	if len(raw) == 0 {
+		var err error
+		if raw, err = json.Marshal(res.StructuredContent); err != nil {
+			return err
+		}
+	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, raw, "", "  "); err != nil {
+		return fmt.Errorf("the result is not JSON: %w", err)
+	}
+	b := unescapeHTML(out.Bytes())
+	b = append(b, '\n')
+	_, err := w.Write(b)
+	return err
+}
+
+// unescapeHTML turns the \u0026, \u003c and \u003e that encoding/json writes for & < > back into
+// the characters. Backslashes occur only in strings, each starting a two-character escape or
+// a \uXXXX one, so walking escape by escape never misreads an escaped backslash.
+func unescapeHTML(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); i++ {
+		if b[i] != '\\' || i+1 >= len(b) {
+			out = append(out, b[i])
+			continue
+		}
+		if b[i+1] == 'u' && i+5 < len(b) {
+			switch strings.ToLower(string(b[i+2 : i+6])) {
+			case "0026":
+				out, i = append(out, '&'), i+5
+				continue
+			case "003c":
+				out, i = append(out, '<'), i+5
+				continue
+			case "003e":
+				out, i = append(out, '>'), i+5
+				continue
+			}
+		}
+		out, i = append(out, b[i], b[i+1]), i+1
+	}
+	return out
+}
+
+// toolArguments builds a tool's arguments from KEY=VALUE words and JSON objects, later words
+// winning. A value is read as its property's schema type says: text for strings, a number for
+// integers and numbers, true or false for booleans, JSON for arrays and objects.
+func toolArguments(words []string, properties map[string]any) (map[string]any, error) {
+	args := map[string]any{}
+	for _, w := range words {
+		if strings.HasPrefix(strings.TrimSpace(w), "{") {
+			var obj map[string]any
+			if err := json.Unmarshal([]byte(w), &obj); err != nil {
+				return nil, fmt.Errorf("%q is not a JSON object: %v", truncateWord(w), err)
+			}
+			for k, v := range obj {
+				args[k] = v
+			}
+			continue
+		}
+		key, value, ok := strings.Cut(w, "=")
+		if !ok || key == "" {
+			return nil, fmt.Errorf("%q is neither KEY=VALUE nor a JSON object", truncateWord(w))
+		}
+		v, err := typedValue(value, propertyType(properties[key]))
+		if err != nil {
+			return nil, fmt.Errorf("%s=%s: %v", key, truncateWord(value), err)
+		}
+		args[key] = v
+	}
+	return args, nil
+}
+
+func propertyType(p any) string {
+	m, _ := p.(map[string]any)
+	t, _ := m["type"].(string)
+	return t
+}
+
+func typedValue(s, typ string) (any, error) {
+	switch typ {
+	case "integer":
+		n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+		if err != nil {
+			return nil, errors.New("want a whole number")
+		}
+		return n, nil
+	case "number":
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return nil, errors.New("want a number")
+		}
+		return f, nil
+	case "boolean":
+		b, err := strconv.ParseBool(strings.TrimSpace(s))
+		if err != nil {
+			return nil, errors.New("want true or false")
+		}
+		return b, nil
+	case "array", "object":
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, fmt.Errorf("want JSON: %v", err)
+		}
+		return v, nil
+	}
+	return s, nil
+}
+
+func truncateWord(s string) string {
+	if r := []rune(s); len(r) > 40 {
+		return string(r[:40]) + "…"
+	}
+	return s
+}
+
+// Reading results: the fields every task result carries.
+
+func resultField(res *mcp.CallToolResult, key string) any {
+	var m map[string]any
+	if res == nil || json.Unmarshal(res.RawStructuredContent, &m) != nil {
+		return nil
+	}
+	return m[key]
+}
+
+func resultStatus(res *mcp.CallToolResult) string {
+	s, _ := resultField(res, "task_status").(string)
+	return s
+}
+
+func resultTaskID(res *mcp.CallToolResult) string {
+	s, _ := resultField(res, "task_id").(string)
+	return s
+}
+
+func resultDone(res *mcp.CallToolResult) bool {
+	done, _ := resultField(res, "done").(bool)
+	return done
+}
+
+func contentText(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if t, ok := mcp.AsTextContent(c); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// progressLine shows the progress of the current call on one line of a terminal, rewritten in
+// place and cleared at the end. On anything but a terminal it shows nothing.
+type progressLine struct {
+	w io.Writer // nil: not a terminal
+
+	mu      sync.Mutex
+	token   string // the current call's progress token; "" between calls
+	label   string
+	started time.Time
+	shown   bool
+}
+
+func newProgressLine(stderr io.Writer) *progressLine {
+	if !isTerminal(stderr) {
+		return &progressLine{}
+	}
+	return &progressLine{w: stderr}
+}
+
+// maxProgressWidth keeps the line narrower than any terminal, since a wrapped line cannot be
+// rewritten in place.
+const maxProgressWidth = 78
+
+func (p *progressLine) start(token, label string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.token, p.label, p.started = token, label, time.Now()
+	p.show(label + "…")
+}
+
+// stop ignores notifications that arrive after their call returned.
+func (p *progressLine) stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.token = ""
+}
+
+func (p *progressLine) notify(n mcp.JSONRPCNotification) {
+	if n.Method != "notifications/progress" {
+		return
+	}
+	fields := n.Params.AdditionalFields
+	message, _ := fields["message"].(string)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.token == "" || fmt.Sprint(fields["progressToken"]) != p.token {
+		return
+	}
+	if message == "" {
+		message = fmt.Sprintf("working; %.0f s", time.Since(p.started).Seconds())
+	}
+	p.show(p.label + ": " + message)
+}
+
+// show rewrites the line; the caller holds p.mu.
+func (p *progressLine) show(line string) {
+	if p.w == nil {
+		return
+	}
+	if r := []rune(line); len(r) > maxProgressWidth {
+		line = string(r[:maxProgressWidth-1]) + "…"
+	}
+	fmt.Fprint(p.w, "\r\x1b[2K"+line)
+	p.shown = true
+}
+
+func (p *progressLine) clear() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.w != nil && p.shown {
+		fmt.Fprint(p.w, "\r\x1b[2K")
+		p.shown = false
+	}
+}

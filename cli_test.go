@@ -1,0 +1,427 @@
+package main
+
+// Tests of the command line: the built binary run as a user would run it, against the
+// simulated upstream, and the parts of cli.go that need no process.
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/simulate"
+)
+
+// cliRun is one run of the binary.
+type cliRun struct {
+	code           int
+	stdout, stderr string
+}
+
+// cliEnv is a clean environment: no key, no base URL, no log level from the test's own, and
+// HOME, TMPDIR and the XDG directories in empty directories of the test, so that a test can
+// see whether anything was written there.
+type cliEnv struct {
+	vars []string
+	dirs []string // HOME, TMPDIR, XDG dirs and the working directory
+	cwd  string
+}
+
+func newCLIEnv(t *testing.T, extra ...string) *cliEnv {
+	t.Helper()
+	e := &cliEnv{vars: []string{"PATH=" + os.Getenv("PATH")}}
+	for _, name := range []string{"HOME", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME"} {
+		dir := t.TempDir()
+		e.vars = append(e.vars, name+"="+dir)
+		e.dirs = append(e.dirs, dir)
+	}
+	e.cwd = t.TempDir()
+	e.dirs = append(e.dirs, e.cwd)
+	e.vars = append(e.vars, extra...)
+	return e
+}
+
+// run runs the binary with args and waits for it, at most a minute.
+func (e *cliEnv) run(t *testing.T, bin string, args ...string) cliRun {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env, cmd.Dir = e.vars, e.cwd
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("running %v: %v", args, err)
+	}
+	return cliRun{code: cmd.ProcessState.ExitCode(), stdout: stdout.String(), stderr: stderr.String()}
+}
+
+// untouched fails the test when anything was written in the environment's directories.
+func (e *cliEnv) untouched(t *testing.T) {
+	t.Helper()
+	for _, dir := range e.dirs {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, entry := range entries {
+			t.Errorf("%s was written in %s", entry.Name(), dir)
+		}
+	}
+}
+
+// pureJSON decodes stdout, which must hold one JSON object and nothing else.
+func pureJSON(t *testing.T, stdout string) map[string]any {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	var v map[string]any
+	if err := dec.Decode(&v); err != nil {
+		t.Fatalf("stdout is not a JSON object: %v\n%s", err, stdout)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		t.Fatalf("stdout holds more than one JSON object:\n%s", stdout)
+	}
+	return v
+}
+
+func TestCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "video-task-mcp")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	fast := []string{"--poll-interval", "20ms", "--max-poll-interval", "50ms"}
+
+	t.Run("get prints the result as JSON and writes nothing", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, "--simulate", "get", simulate.IDDone)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d, stderr %q; want 0 and nothing on stderr", r.code, r.stderr)
+		}
+		got := pureJSON(t, r.stdout)
+		if got["task_id"] != simulate.IDDone || got["task_status"] != "SUCCEEDED" || got["done"] != true {
+			t.Errorf("result = %v, want %s SUCCEEDED and done", got, simulate.IDDone)
+		}
+		// Indented, in the server's field order, with the URL's & as it is.
+		if !strings.HasPrefix(r.stdout, "{\n  \"task_id\": ") {
+			t.Errorf("stdout does not start with the indented task_id:\n%s", r.stdout)
+		}
+		if strings.Contains(r.stdout, `\u0026`) || !strings.Contains(r.stdout, "&OSSAccessKeyId=") {
+			t.Errorf("the video URL is not printed as it is:\n%s", r.stdout)
+		}
+		env.untouched(t)
+	})
+
+	t.Run("wait with flags after the command", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, append([]string{"wait", simulate.IDSuccess, "--timeout", "30s", "--simulate"}, fast...)...)
+		if r.code != 0 || r.stderr != "" {
+			t.Fatalf("exit %d, stderr %q; want 0 and nothing on stderr", r.code, r.stderr)
+		}
+		got := pureJSON(t, r.stdout)
+		if got["task_status"] != "SUCCEEDED" || got["done"] != true || got["polls"] == nil || got["video_url"] == nil {
+			t.Errorf("result = %v, want SUCCEEDED after polls, with the video URL", got)
+		}
+		env.untouched(t)
+	})
+
+	t.Run("a failed task is an answer", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, append([]string{"--simulate", "wait", simulate.IDFail}, fast...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr %q; want 0", r.code, r.stderr)
+		}
+		if got := pureJSON(t, r.stdout); got["task_status"] != "FAILED" {
+			t.Errorf("result = %v, want FAILED", got)
+		}
+	})
+
+	t.Run("an error result exits 1 with the message on stderr", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, "--simulate", "get", simulate.IDMissing)
+		if r.code != exitError || r.stdout != "" {
+			t.Fatalf("exit %d, stdout %q; want %d and nothing on stdout", r.code, r.stdout, exitError)
+		}
+		if !strings.Contains(r.stderr, "does not know task "+simulate.IDMissing) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("stderr = %q, want the tool's message alone", r.stderr)
+		}
+		env.untouched(t)
+	})
+
+	t.Run("a wait that ends first exits 3 with the result", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, append([]string{"--simulate", "wait", simulate.IDSlow, "--timeout", "1s"}, fast...)...)
+		if r.code != exitNotFinished {
+			t.Fatalf("exit %d, stderr %q; want %d", r.code, r.stderr, exitNotFinished)
+		}
+		if got := pureJSON(t, r.stdout); got["done"] != false || got["task_status"] != "RUNNING" {
+			t.Errorf("result = %v, want RUNNING and not done", got)
+		}
+		if !strings.Contains(r.stderr, "run wait again") {
+			t.Errorf("stderr = %q, want advice to wait again", r.stderr)
+		}
+	})
+
+	t.Run("a missing key is named", func(t *testing.T) {
+		env := newCLIEnv(t, "GPTGE_BASE_URL=http://127.0.0.1:1")
+		r := env.run(t, bin, "get", "some-task")
+		if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "GPTGE_API_KEY is not set") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want %d and a message naming GPTGE_API_KEY", r.code, r.stdout, r.stderr, exitError)
+		}
+	})
+
+	t.Run("usage errors exit 2", func(t *testing.T) {
+		env := newCLIEnv(t)
+		for _, args := range [][]string{
+			{"--simulate", "get"},
+			{"--simulate", "get", "a", "b"},
+			{"--simulate", "frobnicate", "x"},
+			{"--simulate", "--timeout", "5s", "wait", "x"},
+			{"--simulate", "wait", "x", "--timeout", "soon"},
+			{"--simulate", "wait", "x", "--timeout", "0s"},
+			{"--simulate", "--enable-create", "create", "duration=five", "model=wan2.5-t2v-preview"},
+		} {
+			if r := env.run(t, bin, args...); r.code != 2 || r.stdout != "" {
+				t.Errorf("%v: exit %d, stdout %q; want 2 and nothing on stdout", args, r.code, r.stdout)
+			}
+		}
+	})
+
+	t.Run("help lists the commands", func(t *testing.T) {
+		r := newCLIEnv(t).run(t, bin, "--help")
+		for _, want := range []string{"get TASK_ID", "wait TASK_ID", "create", "--download-dir", "Exit status"} {
+			if !strings.Contains(r.stderr, want) {
+				t.Errorf("--help does not mention %q:\n%s", want, r.stderr)
+			}
+		}
+	})
+
+	t.Run("download-dir saves a finished video", func(t *testing.T) {
+		env := newCLIEnv(t)
+		dir := filepath.Join(t.TempDir(), "videos")
+		r := env.run(t, bin, append([]string{"--simulate", "--download-dir", dir, "wait", simulate.IDSuccess}, fast...)...)
+		if r.code != 0 {
+			t.Fatalf("exit %d, stderr %q", r.code, r.stderr)
+		}
+		got := pureJSON(t, r.stdout)
+		want := filepath.Join(dir, simulate.IDSuccess+".mp4")
+		if got["local_path"] != want {
+			t.Fatalf("local_path = %v, want %s", got["local_path"], want)
+		}
+		data, err := os.ReadFile(want)
+		if err != nil || !bytes.Equal(data, simulate.Video()) {
+			t.Errorf("saved video: %d bytes, %v; want the simulated video", len(data), err)
+		}
+		// Asked again, the saved file is reused.
+		r = env.run(t, bin, "--simulate", "--download-dir", dir, "get", simulate.IDDone)
+		if got := pureJSON(t, r.stdout); r.code != 0 || got["local_path"] != filepath.Join(dir, simulate.IDDone+".mp4") {
+			t.Errorf("get: exit %d, result %v", r.code, got)
+		}
+		// A task that has not finished saves nothing.
+		r = env.run(t, bin, "--simulate", "--download-dir", dir, "get", simulate.IDSlow)
+		if got := pureJSON(t, r.stdout); r.code != 0 || got["local_path"] != nil {
+			t.Errorf("get of a running task: exit %d, result %v", r.code, got)
+		}
+		entries, _ := os.ReadDir(dir)
+		if len(entries) != 2 {
+			t.Errorf("the download directory holds %d entries, want 2", len(entries))
+		}
+		env.untouched(t)
+	})
+
+	t.Run("create submits through the create tool", func(t *testing.T) {
+		env := newCLIEnv(t)
+		r := env.run(t, bin, "--simulate", "create", "model=wan2.5-t2v-preview", "prompt=a fox")
+		if r.code != exitError || !strings.Contains(r.stderr, "--enable-create") {
+			t.Errorf("without --enable-create: exit %d, stderr %q; want %d and a pointer to the flag", r.code, r.stderr, exitError)
+		}
+		r = env.run(t, bin, append([]string{"--simulate", "--enable-create", "create", "--wait", `{"model":"wan2.5-t2v-preview"}`, "prompt=a red fox", "duration=5"}, fast...)...)
+		if r.code != 0 {
+			t.Fatalf("create --wait: exit %d, stderr %q", r.code, r.stderr)
+		}
+		got := pureJSON(t, r.stdout)
+		id, _ := got["task_id"].(string)
+		if got["task_status"] != "SUCCEEDED" || !strings.HasPrefix(id, simulate.IDSuccess) || !strings.Contains(r.stderr, "created task "+id) {
+			t.Errorf("create --wait: result %v, stderr %q; want the new task SUCCEEDED and its id on stderr", got, r.stderr)
+		}
+	})
+
+	t.Run("an interrupt exits 130", func(t *testing.T) {
+		env := newCLIEnv(t)
+		cmd := exec.Command(bin, "--simulate", "wait", simulate.IDSlow)
+		cmd.Env, cmd.Dir = env.vars, env.cwd
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		_ = cmd.Process.Signal(syscall.SIGINT)
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Fatal("the wait did not end on SIGINT")
+		}
+		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || stdout.Len() != 0 || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("exit %d, stdout %q, stderr %q; want %d, nothing on stdout, and \"interrupted\"", code, stdout.String(), stderr.String(), exitInterrupted)
+		}
+	})
+}
+
+func TestParseCommandLine(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    *command
+		simul   bool
+		wantErr bool
+	}{
+		{args: nil, want: nil},
+		{args: []string{"--simulate"}, want: nil, simul: true},
+		{args: []string{"--simulate", "get", "x"}, want: &command{name: "get", args: []string{"x"}}, simul: true},
+		{args: []string{"get", "x", "--simulate"}, want: &command{name: "get", args: []string{"x"}}, simul: true},
+		{args: []string{"wait", "--simulate", "x"}, want: &command{name: "wait", args: []string{"x"}, timeout: defaultCommandTimeout}, simul: true},
+		{args: []string{"wait", "x", "--timeout", "90s"}, want: &command{name: "wait", args: []string{"x"}, timeout: 90 * time.Second}},
+		{args: []string{"wait", "--", "-odd-id"}, want: &command{name: "wait", args: []string{"-odd-id"}, timeout: defaultCommandTimeout}},
+		{args: []string{"create", "--wait", "a=1", "--simulate", "b=2"}, want: &command{name: "create", args: []string{"a=1", "b=2"}, wait: true, timeout: defaultCommandTimeout}, simul: true},
+		{args: []string{"get"}, wantErr: true},
+		{args: []string{"get", "x", "y"}, wantErr: true},
+		{args: []string{"serve"}, wantErr: true},
+		{args: []string{"--timeout", "1s", "wait", "x"}, wantErr: true},
+		{args: []string{"get", "x", "--timeout", "1s"}, wantErr: true},
+		{args: []string{"wait", "x", "--timeout", "-1s"}, wantErr: true},
+		{args: []string{"create"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		simul := fs.Bool("simulate", false, "")
+		got, err := parseCommandLine(fs, tt.args)
+		if (err != nil) != tt.wantErr {
+			t.Errorf("parseCommandLine(%q) error = %v, want error %v", tt.args, err, tt.wantErr)
+			continue
+		}
+		if tt.wantErr {
+			continue
+		}
+		if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(command{})); diff != "" {
+			t.Errorf("parseCommandLine(%q) (-want +got):\n%s", tt.args, diff)
+		}
+		if *simul != tt.simul {
+			t.Errorf("parseCommandLine(%q): --simulate = %v, want %v", tt.args, *simul, tt.simul)
+		}
+	}
+}
+
+func TestCommandLogLevel(t *testing.T) {
+	getenv := func(map[string]string) func(string) string {
+		return func(string) string { return "" }
+	}(nil)
+	cfg, err := parseConfig([]string{"--simulate", "get", "x"}, getenv, io.Discard)
+	if err != nil || cfg.logLevel.String() != "ERROR" {
+		t.Errorf("a command logs at %v (%v), want ERROR", cfg.logLevel, err)
+	}
+	cfg, err = parseConfig([]string{"--simulate", "get", "x", "--log-level", "debug"}, getenv, io.Discard)
+	if err != nil || cfg.logLevel.String() != "DEBUG" {
+		t.Errorf("a command with --log-level debug logs at %v (%v)", cfg.logLevel, err)
+	}
+	cfg, err = parseConfig([]string{"--simulate"}, getenv, io.Discard)
+	if err != nil || cfg.logLevel.String() != "INFO" {
+		t.Errorf("the server logs at %v (%v), want INFO", cfg.logLevel, err)
+	}
+}
+
+func TestToolArguments(t *testing.T) {
+	props := map[string]any{
+		"prompt":        map[string]any{"type": "string"},
+		"duration":      map[string]any{"type": "integer"},
+		"ratio":         map[string]any{"type": "number"},
+		"prompt_extend": map[string]any{"type": "boolean"},
+		"tags":          map[string]any{"type": "array"},
+	}
+	got, err := toolArguments([]string{`{"prompt":"from json","seed":7}`, "prompt=a=b fox", "duration=5", "ratio=1.5", "prompt_extend=false", `tags=["x"]`, "other=12"}, props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"prompt": "a=b fox", "seed": float64(7), "duration": int64(5), "ratio": 1.5, "prompt_extend": false, "tags": []any{"x"}, "other": "12"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("toolArguments (-want +got):\n%s", diff)
+	}
+	for _, bad := range [][]string{{"duration=five"}, {"prompt_extend=maybe"}, {"novalue"}, {"=x"}, {"{not json"}, {"tags=[oops"}} {
+		if _, err := toolArguments(bad, props); err == nil {
+			t.Errorf("toolArguments(%q) succeeded, want an error", bad)
+		}
+	}
+}
+
+func TestUnescapeHTML(t *testing.T) {
+	tests := map[string]string{
+		`"a\u0026b"`:               `"a&b"`,
+		`"\u003ctag\u003e"`:        `"<tag>"`,
+		`"\\u0026"`:                `"\\u0026"`, // an escaped backslash, then text
+		`"\\\u0026"`:               `"\\&"`,
+		`"\n\"\u00e9"`:             `"\n\"\u00e9"`,
+		`"end\u00`:                 `"end\u00`,
+		`{"k":"x\u0026y","n":1.5}`: `{"k":"x&y","n":1.5}`,
+	}
+	for in, want := range tests {
+		if got := string(unescapeHTML([]byte(in))); got != want {
+			t.Errorf("unescapeHTML(%s) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	var out bytes.Buffer
+	p := &progressLine{w: &out}
+	note := func(token, message string) mcp.JSONRPCNotification {
+		n := mcp.JSONRPCNotification{}
+		n.Method = "notifications/progress"
+		n.Params.AdditionalFields = map[string]any{"progressToken": token, "progress": 1, "message": message}
+		return n
+	}
+	p.start("cli-1", "task x")
+	p.notify(note("cli-1", "RUNNING; waited 3 s"))
+	p.notify(note("other", "not ours"))
+	p.stop()
+	p.notify(note("cli-1", "too late"))
+	p.clear()
+	want := "\r\x1b[2Ktask x…\r\x1b[2Ktask x: RUNNING; waited 3 s\r\x1b[2K"
+	if got := out.String(); got != want {
+		t.Errorf("progress output = %q, want %q", got, want)
+	}
+
+	long := &progressLine{w: &out}
+	out.Reset()
+	long.start("t", strings.Repeat("x", 200))
+	if n := len([]rune(strings.TrimPrefix(out.String(), "\r\x1b[2K"))); n > maxProgressWidth {
+		t.Errorf("a progress line of %d characters; at most %d fit without wrapping", n, maxProgressWidth)
+	}
+
+	var silent bytes.Buffer
+	quiet := newProgressLine(&silent) // not a terminal
+	quiet.start("t", "task x")
+	quiet.notify(note("t", "RUNNING"))
+	quiet.clear()
+	if silent.Len() != 0 {
+		t.Errorf("progress written to a non-terminal: %q", silent.String())
+	}
+}

@@ -1,0 +1,176 @@
+package tools
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"path/filepath"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/schema"
+)
+
+// Keeping the video: with Deps.DownloadDir set, the download_video tool saves a SUCCEEDED task's
+// video into that directory.
+//
+// Why a tool of its own rather than a save_video argument on get_video_task and
+// wait_for_video_task:
+//   - Honest annotations. The query tools only read and say so (readOnlyHint), which lets hosts
+//     run them without asking. Saving a file changes the user's machine: download_video says
+//     readOnlyHint=false (still not destructive, and idempotent), so hosts that ask before a
+//     write ask here and only here. An argument would force a choice between a false hint on
+//     the query tools and a confirmation prompt on every wait.
+//   - Its own time budget. A wait may spend most of the ~60 s that clients allow a call; a
+//     download added to the end of it could push the call past that limit and lose both.
+//   - Nothing changes when the flag is off, and little when it is on: the query tools'
+//     definitions are the same either way (their snapshots hold), and the extra tool costs
+//     about 1.9 KB of tools/list (mostly the shared output schema) only for users who asked
+//     for downloads.
+//
+// What an argument would have had going for it, that the model finds it on the tool it already
+// calls, is covered by the summary: with downloads on, every SUCCEEDED result of the query tools
+// names download_video (see withSaveHint).
+
+// DownloadVideoName is the name of the tool that saves a finished video.
+const DownloadVideoName = "download_video"
+
+const downloadVideoDescription = "Save the video of a SUCCEEDED Bailian (Wan) task into the user's download directory " +
+	"on the server's machine and return its local_path, so that it outlives the video URL, which expires 24 hours " +
+	"after the task ends. The task_id comes from the response that submitted the task. Call it once " +
+	"wait_for_video_task or get_video_task reports SUCCEEDED; an unfinished task is reported, not waited for. " +
+	"Calling it again reuses the saved file."
+
+func downloadVideoTool() mcp.Tool {
+	return mcp.Tool{
+		Name:            DownloadVideoName,
+		Title:           "Download video",
+		Description:     downloadVideoDescription,
+		RawInputSchema:  schema.GetVideoTaskInputSchema(),
+		RawOutputSchema: schema.TaskResultSchema(),
+		Annotations: mcp.ToolAnnotation{
+			Title: "Download video",
+			// It writes one file into the directory the user chose for this, never replaces
+			// a file, and writes the same file however often it is called.
+			ReadOnlyHint:    mcp.ToBoolPtr(false),
+			DestructiveHint: mcp.ToBoolPtr(false),
+			IdempotentHint:  mcp.ToBoolPtr(true),
+			OpenWorldHint:   mcp.ToBoolPtr(true),
+		},
+	}
+}
+
+// downloadVideo answers download_video: the task's status as get_video_task finds it, and for a
+// SUCCEEDED task its video saved on disk. A download that fails leaves the task's result intact,
+// with the failure in the summary: the video URL still works, and the caller can try again.
+func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	in, err := parseGetInput(req.GetRawArguments())
+	if err != nil {
+		return invalidInputResult(err), nil
+	}
+	res, err := h.getVideoTask(ctx, queryRequest(in.TaskID))
+	if err != nil || res.IsError {
+		return res, err
+	}
+	r, ok := res.StructuredContent.(schema.TaskResult)
+	if !ok {
+		return res, nil
+	}
+	if api.TaskStatus(r.TaskStatus) != api.StatusSucceeded || r.VideoURL == "" {
+		if r.Done {
+			r.Summary += " There is no video to save."
+		} else {
+			r.Summary += " Once it has SUCCEEDED, call download_video again to save the video."
+		}
+		return toolResult(r), nil
+	}
+
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if h.stopping != nil {
+		go func() {
+			select {
+			case <-h.stopping:
+				cancel(errStopping)
+			case <-ctx.Done():
+			}
+		}()
+	}
+	saved, err := h.downloads.save(ctx, in.TaskID, r.VideoURL)
+	if err != nil {
+		h.logger.WarnContext(ctx, "video not saved", "task_id", in.TaskID, "video_url", redactQuery(r.VideoURL), "error", err.Error())
+		r.Summary = fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: call download_video again to retry, or download it from %s.",
+			h.downloads.dir, truncate(err.Error(), 300), expiryText(r), r.VideoURL)
+		return toolResult(r), nil
+	}
+	if !saved.reused {
+		h.logger.InfoContext(ctx, "video saved", "task_id", in.TaskID, "path", saved.path, "bytes", saved.size)
+	}
+	r.LocalPath = saved.path
+	how := "The video is saved"
+	if saved.reused {
+		how = "The video was already saved"
+	}
+	r.Summary = fmt.Sprintf("%s at %s (%s); this copy does not expire. The video URL works until %s.",
+		how, saved.path, formatBytes(saved.size), expiryText(r))
+	res = toolResult(r)
+	// The remote link came with toolResult; the local one follows it.
+	res.Content = append(res.Content, localVideoLink(r, saved.size))
+	return res, nil
+}
+
+func expiryText(r schema.TaskResult) string {
+	if r.VideoURLExpiresAt != "" {
+		return r.VideoURLExpiresAt
+	}
+	return "24 hours after the task ended"
+}
+
+// queryRequest is a get_video_task call for id, for the tool and the resource that answer with
+// what get_video_task would.
+func queryRequest(id string) mcp.CallToolRequest {
+	req := mcp.CallToolRequest{}
+	req.Params.Name = GetVideoTaskName
+	req.Params.Arguments = map[string]any{"task_id": id}
+	return req
+}
+
+// fileURI is the file:// URI of an absolute path.
+func fileURI(path string) string {
+	p := filepath.ToSlash(path)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p // a Windows drive path, C:/…
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
+}
+
+// localVideoLink is the resource_link to a saved video of size bytes.
+func localVideoLink(r schema.TaskResult, size int64) mcp.ResourceLink {
+	link := mcp.NewResourceLink(fileURI(r.LocalPath), filepath.Base(r.LocalPath),
+		"Video of task "+r.TaskID+" saved on the server's machine; this copy does not expire.", "video/mp4")
+	link.Size = &size
+	return link
+}
+
+// withSaveHint tells the model, in every SUCCEEDED result of a query tool, that download_video
+// can keep the video. Without downloads it returns next itself: the results are as they were.
+func (h *handlers) withSaveHint(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	if h.downloads == nil {
+		return next
+	}
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		res, err := next(ctx, req)
+		if err != nil || res == nil || res.IsError {
+			return res, err
+		}
+		r, ok := res.StructuredContent.(schema.TaskResult)
+		if !ok || api.TaskStatus(r.TaskStatus) != api.StatusSucceeded || r.VideoURL == "" {
+			return res, nil
+		}
+		r.Summary += " To keep the video after the link expires, call download_video with the same task_id: it saves a copy into the download directory the user set for this server."
+		return toolResult(r), nil
+	}
+}

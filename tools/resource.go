@@ -1,0 +1,108 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/schema"
+)
+
+// TaskResourceTemplate is the URI template of a task's resource. Expanded by RFC 6570 rules, a
+// ':' in a task id is written %3A.
+const TaskResourceTemplate = "video-task://{task_id}"
+
+// taskResourceScheme starts every task resource URI.
+const taskResourceScheme = "video-task://"
+
+func taskResourceTemplate() mcp.ResourceTemplate {
+	return mcp.NewResourceTemplate(TaskResourceTemplate, "video_task",
+		mcp.WithTemplateTitle("Video task"),
+		mcp.WithTemplateDescription("The current status of a Bailian (Wan) video-generation task, as get_video_task "+
+			"returns it (JSON): status, and when it has SUCCEEDED the video URL, which expires 24 hours after the task ends."),
+		mcp.WithTemplateMIMEType("application/json"),
+	)
+}
+
+// readTaskResource answers resources/read of video-task://{task_id} with the task's result as
+// get_video_task finds it: through the same shared poll loop and memory of finished tasks, so a
+// read costs at most the request a call would. A read that cannot learn the status fails with
+// the message get_video_task would give.
+func (h *handlers) readTaskResource(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+	id, err := taskIDFromResource(req)
+	if err != nil {
+		return nil, err
+	}
+	res, err := h.getVideoTask(ctx, queryRequest(id))
+	if err != nil {
+		return nil, err
+	}
+	if res.IsError {
+		return nil, errors.New(resultText(res))
+	}
+	r, ok := res.StructuredContent.(schema.TaskResult)
+	if !ok {
+		return nil, fmt.Errorf("task %s: no result", id)
+	}
+	// Without HTML escaping, as in the tools' text, so that the URL keeps its &.
+	var body strings.Builder
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(r); err != nil {
+		return nil, fmt.Errorf("task %s: encoding the result: %w", id, err)
+	}
+	return []mcp.ResourceContents{mcp.TextResourceContents{
+		URI:      req.Params.URI,
+		MIMEType: "application/json",
+		Text:     strings.TrimSuffix(body.String(), "\n"),
+	}}, nil
+}
+
+// taskIDFromResource reads and checks the task id of a video-task:// URI.
+func taskIDFromResource(req mcp.ReadResourceRequest) (string, error) {
+	uri := req.Params.URI
+	var raw string
+	switch v := req.Params.Arguments["task_id"].(type) {
+	case []string:
+		if len(v) == 1 {
+			raw = v[0]
+		}
+	case string:
+		raw = v
+	}
+	if raw == "" {
+		// The template matched, so the URI has the scheme; decode what follows it.
+		rest, ok := strings.CutPrefix(uri, taskResourceScheme)
+		if !ok {
+			return "", fmt.Errorf("invalid resource URI %q: want %s", truncate(uri, 80), TaskResourceTemplate)
+		}
+		decoded, err := url.PathUnescape(rest)
+		if err != nil {
+			return "", fmt.Errorf("invalid resource URI %q: %v", truncate(uri, 80), err)
+		}
+		raw = decoded
+	}
+	args := map[string]any{"task_id": raw}
+	id, err := taskIDArgument(args)
+	if err != nil {
+		return "", fmt.Errorf("invalid task id in %s: %v; use %s with the id from the submission response (a ':' written %%3A)",
+			truncate(uri, 80), err, TaskResourceTemplate)
+	}
+	return id, nil
+}
+
+// resultText joins the text blocks of a result.
+func resultText(res *mcp.CallToolResult) string {
+	var parts []string
+	for _, c := range res.Content {
+		if t, ok := mcp.AsTextContent(c); ok {
+			parts = append(parts, t.Text)
+		}
+	}
+	return strings.Join(parts, "\n")
+}
