@@ -40,6 +40,9 @@ func instructions(d Deps) string {
 	if d.EnableCreate {
 		s += createInstructions
 	}
+	if d.DownloadDir != "" {
+		s += " download_video saves a SUCCEEDED video on the user's machine before its URL expires."
+	}
 	return s
 }
 
