@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
+	"runtime"
 	"time"
 )
 
@@ -28,6 +29,7 @@ func serveDebug(addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/debug/vars", expvar.Handler())
+	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("debug endpoints", "url", "http://"+listener.Addr().String()+"/debug/pprof/")
 	go func() { _ = srv.Serve(listener) }()

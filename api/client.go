@@ -270,11 +270,11 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	req.Header.Set("User-Agent", c.userAgent)
 
 	if c.limiter != nil {
-		if wait, err := c.limiter.wait(ctx); err != nil {
+		if wait, err := c.limiter.wait(ctx, isUrgent(ctx)); err != nil {
 			if wait > 0 {
 				// The turn comes after the caller's deadline: say so now rather than
 				// wait for the deadline.
-				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait,
+				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
 					Message: "too many task queries at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back"}
 			}
 			return nil, contextError(ctx, nil, 0)

@@ -214,9 +214,10 @@ func (c *Client) postOnce(ctx context.Context, target string, body []byte) (task
 	// failure on a reused connection.
 
 	if c.limiter != nil {
-		if wait, err := c.limiter.wait(ctx); err != nil {
+		// A submission always has someone waiting for its answer.
+		if wait, err := c.limiter.wait(ctx, true); err != nil {
 			if wait > 0 {
-				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait,
+				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
 					Message: "too many upstream requests at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back; nothing was sent"}, false
 			}
 			return nil, contextError(ctx, nil, 0), false

@@ -87,6 +87,9 @@ type Error struct {
 	RetryAfter time.Duration
 	// Attempts is how many requests were made.
 	Attempts int
+	// Held is true when the last attempt was never sent: this client's own rate limit held it
+	// back (KindRateLimited), so the upstream said nothing.
+	Held bool
 	// Err is the underlying cause, such as a network error.
 	Err error
 }

@@ -3,61 +3,122 @@ package api
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
 
-// rateLimiter spaces requests evenly: at most one per interval, process-wide. A caller that
-// arrives early waits for its slot instead of failing, so under pressure polls are spaced out
-// rather than refused. A 429 pauses everyone, not only the caller that saw it.
+// rateLimiter releases requests evenly: at most one per interval, process-wide. A caller that
+// arrives early queues for its turn instead of failing, so under pressure polls are spaced out
+// rather than refused. Callers marked urgent (see Urgent) are served before the others. A 429
+// pauses everyone, not only the caller that saw it.
 type rateLimiter struct {
 	interval time.Duration
 
-	mu   sync.Mutex
-	next time.Time // the earliest time the next request may start
+	mu      sync.Mutex
+	next    time.Time             // the earliest time the next request may start
+	queues  [2][]*rateLimitWaiter // urgent callers first, then the others
+	release *time.Timer           // armed while anyone queues
 }
+
+type rateLimitWaiter struct {
+	turn chan struct{} // closed when the caller may go
+}
+
+const (
+	urgentQueue = iota
+	backgroundQueue
+)
+
+// minRequestTime is the least time a request needs once its turn comes. A turn later than
+// this before the caller's deadline is refused at once: granting it would only send a request
+// that cannot finish, and the poll would be made again.
+const minRequestTime = 2 * time.Second
+
+var errTurnTooLate = errors.New("rate limit: no turn before the deadline")
 
 func newRateLimiter(perSecond float64) *rateLimiter {
 	return &rateLimiter{interval: time.Duration(float64(time.Second) / perSecond)}
 }
 
-// wait blocks until the caller's slot, or until ctx ends. When the slot comes after ctx's
-// deadline it returns at once, with errSlotTooLate and how long the caller would have had to
-// wait. A caller that leaves gives its slot back when nobody has queued behind it.
-func (l *rateLimiter) wait(ctx context.Context) (time.Duration, error) {
+// wait blocks until the caller's turn, or until ctx ends. When the turn would come too close
+// to ctx's deadline it returns at once, with errTurnTooLate and how long the caller would have
+// had to wait.
+func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, error) {
+	queue := backgroundQueue
+	if urgent {
+		queue = urgentQueue
+	}
 	l.mu.Lock()
 	now := time.Now()
-	slot := l.next
-	if slot.Before(now) {
-		slot = now
-	}
-	if deadline, ok := ctx.Deadline(); ok && slot.After(deadline) {
+	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) == 0 && !now.Before(l.next) {
+		l.next = now.Add(l.interval)
 		l.mu.Unlock()
-		return slot.Sub(now), errSlotTooLate
-	}
-	l.next = slot.Add(l.interval)
-	l.mu.Unlock()
-
-	delay := time.Until(slot)
-	if delay <= 0 {
 		return 0, nil
 	}
-	timer := time.NewTimer(delay)
-	defer timer.Stop()
+	ahead := len(l.queues[urgentQueue])
+	if !urgent {
+		ahead += len(l.queues[backgroundQueue])
+	}
+	turn := l.next
+	if turn.Before(now) {
+		turn = now
+	}
+	turn = turn.Add(time.Duration(ahead) * l.interval)
+	if deadline, ok := ctx.Deadline(); ok && turn.Add(minRequestTime).After(deadline) {
+		l.mu.Unlock()
+		return turn.Sub(now), errTurnTooLate
+	}
+	w := &rateLimitWaiter{turn: make(chan struct{})}
+	l.queues[queue] = append(l.queues[queue], w)
+	l.armLocked(now)
+	l.mu.Unlock()
+
 	select {
-	case <-timer.C:
+	case <-w.turn:
 		return 0, nil
 	case <-ctx.Done():
 		l.mu.Lock()
-		if l.next.Equal(slot.Add(l.interval)) {
-			l.next = slot
+		defer l.mu.Unlock()
+		if i := slices.Index(l.queues[queue], w); i >= 0 {
+			l.queues[queue] = slices.Delete(l.queues[queue], i, i+1)
 		}
-		l.mu.Unlock()
 		return 0, ctx.Err()
 	}
 }
 
-var errSlotTooLate = errors.New("rate limit: no request slot before the deadline")
+// armLocked makes sure the release timer runs while anyone queues.
+func (l *rateLimiter) armLocked(now time.Time) {
+	if l.release == nil {
+		l.release = time.AfterFunc(max(l.next.Sub(now), 0), l.releaseNext)
+	}
+}
+
+// releaseNext lets the first queued caller go, urgent ones first, and re-arms itself while
+// others queue.
+func (l *rateLimiter) releaseNext() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.release = nil
+	now := time.Now()
+	if now.Before(l.next) { // a pause moved the next turn further out
+		l.armLocked(now)
+		return
+	}
+	for q := range l.queues {
+		if len(l.queues[q]) == 0 {
+			continue
+		}
+		w := l.queues[q][0]
+		l.queues[q] = l.queues[q][1:]
+		close(w.turn)
+		l.next = now.Add(l.interval)
+		break
+	}
+	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) > 0 {
+		l.armLocked(now)
+	}
+}
 
 // pause holds every request back until at least now+d.
 func (l *rateLimiter) pause(d time.Duration) {
@@ -66,4 +127,18 @@ func (l *rateLimiter) pause(d time.Duration) {
 	if until := time.Now().Add(d); until.After(l.next) {
 		l.next = until
 	}
+}
+
+type urgentKey struct{}
+
+// Urgent marks ctx's requests as made for a caller who is waiting for this very answer, such
+// as the first query of a task. Under the rate limit they go before the routine polls of
+// tasks that are already being followed.
+func Urgent(ctx context.Context) context.Context {
+	return context.WithValue(ctx, urgentKey{}, true)
+}
+
+func isUrgent(ctx context.Context) bool {
+	urgent, _ := ctx.Value(urgentKey{}).(bool)
+	return urgent
 }

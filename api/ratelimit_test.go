@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"path"
 	"slices"
 	"sync"
 	"testing"
@@ -147,5 +149,33 @@ func TestRateLimitWaitHonoursCancellation(t *testing.T) {
 	}
 	if elapsed := time.Since(start); elapsed > 5*time.Second {
 		t.Errorf("GetTask waited %s for a slot after its context ended", elapsed)
+	}
+}
+
+func TestUrgentQueriesGoFirst(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, path.Base(r.URL.Path))
+		mu.Unlock()
+		_, _ = w.Write([]byte(runningBody))
+	}))
+	defer srv.Close()
+	c := newLimitedClient(t, srv.URL, 5) // one request per 200 ms
+
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() { _, _ = c.GetTask(context.Background(), fmt.Sprintf("routine-%d", i)) })
+	}
+	time.Sleep(50 * time.Millisecond) // the routine queries are queued; the first one has gone
+	wg.Go(func() { _, _ = c.GetTask(api.Urgent(context.Background()), "urgent") })
+	wg.Wait()
+
+	if len(order) != 5 {
+		t.Fatalf("upstream saw %v, want 5 requests", order)
+	}
+	if i := slices.Index(order, "urgent"); i > 1 {
+		t.Errorf("upstream order %v: the urgent query came after %d queued routine ones, want it next in line", order, i-1)
 	}
 }

@@ -108,27 +108,41 @@ func (h *pollHub) active() int {
 // pollInterval and grows towards maxPollInterval; a Retry-After stretches it.
 func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 	interval := h.pollInterval
+	// The first poll, and one a caller asks for, has someone waiting on it: under the rate
+	// limit it goes before the routine polls of other tasks.
+	urgent := true
 	for {
-		task, err := h.client.GetTask(ctx, loop.id)
+		pollCtx := ctx
+		if urgent {
+			pollCtx = api.Urgent(ctx)
+		}
+		task, err := h.client.GetTask(pollCtx, loop.id)
 		if ctx.Err() != nil {
 			return // the last subscriber left
 		}
 		obs := observation{task: task, err: err, at: time.Now()}
-		h.log(ctx, loop, obs)
-		if obs.final() {
-			h.mu.Lock()
-			if err == nil && task.Status != api.StatusUnknown {
-				h.finished.put(loop.id, task)
-			}
-			if h.loops[loop.id] == loop {
-				delete(h.loops, loop.id)
-			}
-			h.mu.Unlock()
-			loop.publish(obs, time.Time{})
-			return
-		}
 		pause := max(interval, obs.retryAfter())
-		loop.publish(obs, obs.at.Add(pause))
+		if heldBack(err) && loop.observed() {
+			// The rate limit kept this poll from being sent: nothing new was learned, and
+			// the subscribers keep the observation they have.
+			h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", pause)
+		} else {
+			h.log(ctx, loop, obs)
+			if obs.final() {
+				h.mu.Lock()
+				if err == nil && task.Status != api.StatusUnknown {
+					h.finished.put(loop.id, task)
+				}
+				if h.loops[loop.id] == loop {
+					delete(h.loops, loop.id)
+				}
+				h.mu.Unlock()
+				loop.publish(obs, time.Time{})
+				return
+			}
+			loop.publish(obs, obs.at.Add(pause))
+		}
+		urgent = false
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -136,10 +150,18 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 			return
 		case <-loop.poke:
 			timer.Stop()
+			urgent = true
 		case <-timer.C:
 		}
 		interval = min(time.Duration(float64(interval)*backoffFactor), h.maxPollInterval)
 	}
+}
+
+// heldBack reports an error that stands for no request at all: the client's own rate limit
+// would not have let it through in time.
+func heldBack(err error) bool {
+	var e *api.Error
+	return errors.As(err, &e) && e.Held
 }
 
 // log records one poll: at debug level while the task runs, at info level when it ends. A
@@ -206,6 +228,13 @@ func (l *pollLoop) state() (observation, int, time.Time, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.latest, l.seq, l.nextPoll, l.changed
+}
+
+// observed reports whether the loop has published anything yet.
+func (l *pollLoop) observed() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.seq > 0
 }
 
 // pollNow asks the loop to poll without waiting out its pause.
