@@ -271,9 +271,9 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 
 	if c.limiter != nil {
 		if wait, err := c.limiter.wait(ctx, isUrgent(ctx)); err != nil {
-			if wait > 0 {
-				// The turn comes after the caller's deadline: say so now rather than
-				// wait for the deadline.
+			if wait > 0 || errors.Is(err, context.DeadlineExceeded) {
+				// The turn comes after the caller's deadline (known at once, or found
+				// while queueing): the upstream was never asked.
 				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
 					Message: "too many task queries at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back"}
 			}
