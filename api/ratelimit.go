@@ -10,8 +10,10 @@ import (
 
 // rateLimiter releases requests evenly: at most one per interval, process-wide. A caller that
 // arrives early queues for its turn instead of failing, so under pressure polls are spaced out
-// rather than refused. Callers marked urgent (see Urgent) are served before the others. A 429
-// pauses everyone, not only the caller that saw it.
+// rather than refused. Callers marked urgent (see Urgent) go before the others, but when both
+// queue, routine callers still get routineShare of every routineShare+1 turns: a stream of
+// urgent queries cannot starve the polls of running waits. A 429 pauses everyone, not only
+// the caller that saw it.
 type rateLimiter struct {
 	interval time.Duration
 
@@ -19,7 +21,12 @@ type rateLimiter struct {
 	next    time.Time             // the earliest time the next request may start
 	queues  [2][]*rateLimitWaiter // urgent callers first, then the others
 	release *time.Timer           // armed while anyone queues
+	owed    int                   // routine turns owed since the last urgent one
 }
+
+// routineShare is how many turns in a row routine callers get, when both kinds queue, for
+// each urgent one.
+const routineShare = 2
 
 type rateLimitWaiter struct {
 	turn chan struct{} // closed when the caller may go
@@ -105,18 +112,35 @@ func (l *rateLimiter) releaseNext() {
 		l.armLocked(now)
 		return
 	}
-	for q := range l.queues {
-		if len(l.queues[q]) == 0 {
-			continue
-		}
+	q := urgentQueue
+	switch {
+	case len(l.queues[urgentQueue]) == 0:
+		q = backgroundQueue
+	case len(l.queues[backgroundQueue]) > 0 && l.owed > 0:
+		// Urgent callers had their turn: routine ones get theirs.
+		q = backgroundQueue
+	}
+	if len(l.queues[q]) > 0 {
 		w := l.queues[q][0]
 		l.queues[q] = l.queues[q][1:]
 		close(w.turn)
 		l.next = now.Add(l.interval)
-		break
+		l.countTurnLocked(q)
 	}
 	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) > 0 {
 		l.armLocked(now)
+	}
+}
+
+// countTurnLocked tracks the mix of turns: after an urgent one, routineShare routine ones.
+func (l *rateLimiter) countTurnLocked(q int) {
+	switch {
+	case q == urgentQueue && len(l.queues[backgroundQueue]) > 0:
+		l.owed = routineShare
+	case q == urgentQueue:
+		l.owed = 0
+	case l.owed > 0:
+		l.owed--
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -177,5 +178,42 @@ func TestUrgentQueriesGoFirst(t *testing.T) {
 	}
 	if i := slices.Index(order, "urgent"); i > 1 {
 		t.Errorf("upstream order %v: the urgent query came after %d queued routine ones, want it next in line", order, i-1)
+	}
+}
+
+func TestUrgentQueriesCannotStarveRoutineOnes(t *testing.T) {
+	var mu sync.Mutex
+	var order []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		order = append(order, path.Base(r.URL.Path))
+		mu.Unlock()
+		_, _ = w.Write([]byte(runningBody))
+	}))
+	defer srv.Close()
+	c := newLimitedClient(t, srv.URL, 10) // one request per 100 ms
+
+	var wg sync.WaitGroup
+	for i := range 6 {
+		wg.Go(func() { _, _ = c.GetTask(context.Background(), fmt.Sprintf("routine-%d", i)) })
+	}
+	time.Sleep(30 * time.Millisecond)
+	for i := range 6 {
+		wg.Go(func() { _, _ = c.GetTask(api.Urgent(context.Background()), fmt.Sprintf("urgent-%d", i)) })
+	}
+	wg.Wait()
+
+	// Urgent queries go first, but routine ones keep two of every three turns meanwhile: the
+	// last routine query comes before the last urgent one.
+	lastRoutine, lastUrgent := -1, -1
+	for i, id := range order {
+		if strings.HasPrefix(id, "routine-") {
+			lastRoutine = i
+		} else {
+			lastUrgent = i
+		}
+	}
+	if len(order) != 12 || lastRoutine > lastUrgent {
+		t.Errorf("upstream order %v: routine queries waited behind every urgent one", order)
 	}
 }
