@@ -22,6 +22,7 @@ type rateLimiter struct {
 	queues  [2][]*rateLimitWaiter // urgent callers first, then the others
 	release *time.Timer           // armed while anyone queues
 	owed    int                   // routine turns owed since the last urgent one
+	sent    time.Time             // when the last caller left wait to send its request
 }
 
 // routineShare is how many turns in a row routine callers get, when both kinds queue, for
@@ -61,7 +62,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) == 0 && !now.Before(l.next) {
 		l.next = now.Add(l.interval)
 		l.mu.Unlock()
-		return 0, nil
+		return 0, l.space(ctx)
 	}
 	ahead := len(l.queues[urgentQueue])
 	if !urgent {
@@ -83,7 +84,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 
 	select {
 	case <-w.turn:
-		return 0, nil
+		return 0, l.space(ctx)
 	case <-ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -91,6 +92,31 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 			l.queues[queue] = slices.Delete(l.queues[queue], i, i+1)
 		}
 		return 0, ctx.Err()
+	}
+}
+
+// space keeps the requests themselves an interval apart. Turns are released on time, but a
+// caller that wakes late would send together with the next one; this holds it back instead.
+func (l *rateLimiter) space(ctx context.Context) error {
+	l.mu.Lock()
+	now := time.Now()
+	at := l.sent.Add(l.interval)
+	if at.Before(now) {
+		at = now
+	}
+	l.sent = at
+	l.mu.Unlock()
+	delay := at.Sub(now)
+	if delay <= 0 {
+		return nil
+	}
+	timer := time.NewTimer(delay)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
