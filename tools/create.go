@@ -230,21 +230,9 @@ var createArguments = []string{"model", "prompt", "negative_prompt", "img_url", 
 // type at once. Numbers and booleans sent as strings are accepted, since some models quote
 // them; null is the same as absent.
 func parseCreateInput(raw any) (schema.CreateVideoTaskInput, error) {
-	var args map[string]any
-	switch v := raw.(type) {
-	case nil:
-		args = map[string]any{}
-	case map[string]any:
-		args = v
-	case json.RawMessage:
-		if err := json.Unmarshal(v, &args); err != nil {
-			return schema.CreateVideoTaskInput{}, errors.New("arguments must be a JSON object")
-		}
-		if args == nil { // "null": no arguments
-			args = map[string]any{}
-		}
-	default:
-		return schema.CreateVideoTaskInput{}, errors.New("arguments must be a JSON object")
+	args, err := decodeArguments(raw)
+	if err != nil {
+		return schema.CreateVideoTaskInput{}, err
 	}
 	var errs []error
 	keys := make([]string, 0, len(args))

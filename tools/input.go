@@ -24,20 +24,31 @@ func badInput(format string, args ...any) error {
 	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
-// argumentsObject checks that the arguments are an object holding only the allowed keys.
-func argumentsObject(raw any, allowed ...string) (map[string]any, error) {
-	var args map[string]any
+// decodeArguments returns the arguments as an object; absent or null arguments are an empty one.
+func decodeArguments(raw any) (map[string]any, error) {
 	switch v := raw.(type) {
 	case nil:
-		args = map[string]any{}
+		return map[string]any{}, nil
 	case map[string]any:
-		args = v
+		return v, nil
 	case json.RawMessage:
+		var args map[string]any
 		if err := json.Unmarshal(v, &args); err != nil {
 			return nil, badInput("arguments must be a JSON object")
 		}
-	default:
-		return nil, badInput("arguments must be a JSON object")
+		if args == nil { // "null"
+			args = map[string]any{}
+		}
+		return args, nil
+	}
+	return nil, badInput("arguments must be a JSON object")
+}
+
+// argumentsObject checks that the arguments are an object holding only the allowed keys.
+func argumentsObject(raw any, allowed ...string) (map[string]any, error) {
+	args, err := decodeArguments(raw)
+	if err != nil {
+		return nil, err
 	}
 	for key := range args {
 		if !slices.Contains(allowed, key) {
