@@ -71,13 +71,14 @@ func WithBaseURL(raw string) Option {
 	return func(c *Client) error {
 		u, err := url.Parse(strings.TrimRight(raw, "/"))
 		if err != nil {
-			return fmt.Errorf("api: base URL %q: %w", raw, err)
+			// url.Parse's error quotes the URL whole, credentials and all: leave it out.
+			return errors.New("api: the base URL cannot be parsed; want an absolute http or https URL")
 		}
 		if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return fmt.Errorf("api: base URL %q: want an absolute http or https URL", raw)
+			return fmt.Errorf("api: base URL %q: want an absolute http or https URL", u.Redacted())
 		}
 		if u.RawQuery != "" || u.Fragment != "" || u.User != nil {
-			return fmt.Errorf("api: base URL %q: must not carry a query, fragment or credentials", raw)
+			return fmt.Errorf("api: base URL %q: must not carry a query, fragment or credentials", u.Redacted())
 		}
 		c.baseURL = u
 		return nil
@@ -184,9 +185,18 @@ func (c *Client) BaseURL() string { return c.baseURL.String() }
 // HasToken reports whether an API key is configured.
 func (c *Client) HasToken() bool { return c.token != "" }
 
-// TaskURL returns the query URL of a validated task id, its path segment escaped: {base}/task/{id}
-// on the aggregator, {base}/api/v1/tasks/{id} on DashScope.
-func (c *Client) TaskURL(id string) string {
+// TaskURL returns the query URL of a task id, validated (see ValidateTaskID) and its path
+// segment escaped: {base}/task/{id} on the aggregator, {base}/api/v1/tasks/{id} on DashScope.
+func (c *Client) TaskURL(taskID string) (string, error) {
+	id, err := ValidateTaskID(taskID)
+	if err != nil {
+		return "", err
+	}
+	return c.taskURL(id), nil
+}
+
+// taskURL is TaskURL for an id already validated.
+func (c *Client) taskURL(id string) string {
 	u := *c.baseURL
 	u.Path = c.baseURL.Path + c.queryPath() + id
 	u.RawPath = c.baseURL.EscapedPath() + c.queryPath() + url.PathEscape(id)
@@ -208,14 +218,16 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 		ctx, cancel = context.WithTimeout(ctx, c.retry.CallTimeout)
 		defer cancel()
 	}
-	target := c.TaskURL(id)
+	target := c.taskURL(id)
 	for attempt := 1; ; attempt++ {
 		task, err := c.getOnce(ctx, target)
 		if err == nil {
 			return task, nil
 		}
 		err.Attempts = attempt
-		if !err.Transient() || attempt > c.retry.Retries {
+		// A query the rate limit held back is not retried here: its turn would come too
+		// late for this call anyway. The caller decides when to ask again.
+		if !err.Transient() || err.Held || attempt > c.retry.Retries {
 			return nil, err
 		}
 		if err.RetryAfter > c.retry.MaxRetryAfter {
@@ -259,6 +271,24 @@ func contextError(ctx context.Context, last *Error, attempts int) *Error {
 	return e
 }
 
+// awaitTurn waits for the rate limit to let a request go. It returns nil when it may, an
+// *Error with Held set when no turn comes before ctx's deadline (nothing was sent), or the
+// error of a cancelled ctx.
+func (c *Client) awaitTurn(ctx context.Context, urgent bool) *Error {
+	if c.limiter == nil {
+		return nil
+	}
+	wait, err := c.limiter.wait(ctx, urgent)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, errTurnTooLate), errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
+			Message: "too many upstream requests at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back; nothing was sent"}
+	}
+	return contextError(ctx, nil, 0)
+}
+
 // getOnce makes one request and classifies its outcome.
 func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
@@ -269,16 +299,8 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", c.userAgent)
 
-	if c.limiter != nil {
-		if wait, err := c.limiter.wait(ctx, isUrgent(ctx)); err != nil {
-			if wait > 0 || errors.Is(err, context.DeadlineExceeded) {
-				// The turn comes after the caller's deadline (known at once, or found
-				// while queueing): the upstream was never asked.
-				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
-					Message: "too many task queries at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back"}
-			}
-			return nil, contextError(ctx, nil, 0)
-		}
+	if e := c.awaitTurn(ctx, isUrgent(ctx)); e != nil {
+		return nil, e
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
@@ -375,10 +397,25 @@ func statusError(resp *http.Response, body []byte) *Error {
 		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
 	case code == http.StatusBadRequest && isTaskNotExist(env.code, env.message):
 		e.Kind = KindNotFound
+	case code >= 300 && code <= 399:
+		// Redirects are not followed (they would carry the key elsewhere): the base URL
+		// is most likely wrong, such as http:// for an https:// service.
+		e.Kind = KindRejected
+		e.Code, e.Message = "", fmt.Sprintf("the upstream redirected to %q; redirects are not followed: check the base URL setting (--base-url or GPTGE_BASE_URL)", redirectTarget(resp))
 	default:
 		e.Kind = KindRejected
 	}
 	return e
+}
+
+// redirectTarget is where a redirect points, without its query (it may carry a signature).
+func redirectTarget(resp *http.Response) string {
+	loc, err := resp.Location()
+	if err != nil {
+		return "(no location)"
+	}
+	loc.RawQuery, loc.Fragment = "", ""
+	return loc.Redacted()
 }
 
 // parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or unreadable.

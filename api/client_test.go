@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/url"
 	"strings"
@@ -286,8 +287,11 @@ func TestNewClientDefaults(t *testing.T) {
 	if !c.HasToken() {
 		t.Errorf("HasToken() = false, want true")
 	}
-	if got, want := c.TaskURL("abc"), "https://api.gpt.ge/task/abc"; got != want {
-		t.Errorf("TaskURL(%q) = %q, want %q", "abc", got, want)
+	if got, err := c.TaskURL("abc"); err != nil || got != "https://api.gpt.ge/task/abc" {
+		t.Errorf("TaskURL(%q) = %q, %v, want %q", "abc", got, err, "https://api.gpt.ge/task/abc")
+	}
+	if got, err := c.TaskURL(".."); !errors.Is(err, api.ErrInvalidTaskID) {
+		t.Errorf("TaskURL(%q) = %q, %v, want an invalid-id error", "..", got, err)
 	}
 }
 
@@ -382,8 +386,8 @@ func TestWithBaseURL(t *testing.T) {
 			if got := c.BaseURL(); got != tt.base {
 				t.Errorf("WithBaseURL(%q): BaseURL() = %q, want %q", tt.raw, got, tt.base)
 			}
-			got := c.TaskURL("t:1")
-			if got != tt.task {
+			got, err := c.TaskURL("t:1")
+			if err != nil || got != tt.task {
 				t.Errorf("WithBaseURL(%q): TaskURL(%q) = %q, want %q", tt.raw, "t:1", got, tt.task)
 			}
 			if u, err := url.Parse(got); err != nil || !strings.HasSuffix(u.Path, "/task/t:1") {
@@ -405,7 +409,7 @@ func TestRedirectNotFollowed(t *testing.T) {
 	_, err := f.client(t).GetTask(context.Background(), taskID)
 	checkError(t, f, err, wantErr{
 		err:             api.Error{Kind: api.KindRejected, StatusCode: http.StatusFound, Attempts: 1},
-		messageContains: "Found",
+		messageContains: "check the base URL setting",
 		requests:        1,
 	})
 	if n := elsewhere.requests.Load(); n != 0 {

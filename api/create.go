@@ -213,15 +213,9 @@ func (c *Client) postOnce(ctx context.Context, target string, body []byte) (task
 	// No Idempotency-Key header: it would let net/http replay the POST on its own after a
 	// failure on a reused connection.
 
-	if c.limiter != nil {
-		// A submission always has someone waiting for its answer.
-		if wait, err := c.limiter.wait(ctx, true); err != nil {
-			if wait > 0 {
-				return nil, &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
-					Message: "too many upstream requests at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back; nothing was sent"}, false
-			}
-			return nil, contextError(ctx, nil, 0), false
-		}
+	// A submission always has someone waiting for its answer.
+	if e := c.awaitTurn(ctx, true); e != nil {
+		return nil, e, false
 	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {

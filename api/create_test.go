@@ -454,8 +454,8 @@ func TestDashScopeQuery(t *testing.T) {
 	if got := reqs[0].header.Get("Authorization"); got != "Bearer "+testToken {
 		t.Errorf("Authorization = %q", got)
 	}
-	if got := c.TaskURL("a:b"); got != u.srv.URL+prefix+"/api/v1/tasks/a:b" {
-		t.Errorf("TaskURL(a:b) = %q", got)
+	if got, err := c.TaskURL("a:b"); err != nil || got != u.srv.URL+prefix+"/api/v1/tasks/a:b" {
+		t.Errorf("TaskURL(a:b) = %q, %v", got, err)
 	}
 	if got, want := c.SubmitURL(api.ImageToVideo), u.srv.URL+prefix+"/api/v1/services/aigc/video-generation/video-synthesis"; got != want {
 		t.Errorf("SubmitURL = %q, want %q", got, want)
@@ -506,8 +506,9 @@ func TestProviders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Provider() != api.ProviderGPTGE || c.TaskURL("x") != api.DefaultBaseURL+"/task/x" ||
+	taskURL, _ := c.TaskURL("x")
+	if c.Provider() != api.ProviderGPTGE || taskURL != api.DefaultBaseURL+"/task/x" ||
 		c.SubmitURL(api.TextToVideo) != api.DefaultBaseURL+"/task/bailian/text2video" {
-		t.Errorf("default client: provider %s, TaskURL %s, SubmitURL %s", c.Provider(), c.TaskURL("x"), c.SubmitURL(api.TextToVideo))
+		t.Errorf("default client: provider %s, TaskURL %s, SubmitURL %s", c.Provider(), taskURL, c.SubmitURL(api.TextToVideo))
 	}
 }

@@ -60,7 +60,10 @@ func FuzzValidateTaskID(f *testing.F) {
 		if want := strings.TrimSpace(in); id != want {
 			t.Fatalf("ValidateTaskID(%q) = %q, want %q", in, id, want)
 		}
-		raw := c.TaskURL(id)
+		raw, err := c.TaskURL(id)
+		if err != nil {
+			t.Fatalf("TaskURL(%q) refused an id ValidateTaskID accepted: %v", id, err)
+		}
 		u, err := url.Parse(raw)
 		if err != nil {
 			t.Fatalf("TaskURL(%q) = %q, which does not parse: %v", id, raw, err)

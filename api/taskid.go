@@ -16,18 +16,20 @@ func ValidateTaskID(id string) (string, error) {
 	invalid := func(format string, args ...any) error {
 		return &Error{Kind: KindInvalidTaskID, Message: fmt.Sprintf(format, args...)}
 	}
-	switch {
-	case id == "":
+	if id == "" {
 		return "", invalid("task_id is empty")
+	}
+	// Characters first: an id of other characters is refused for them, whatever its length.
+	for i, r := range id {
+		if r >= 0x80 || !isTaskIDByte(byte(r)) {
+			return "", invalid("task_id contains %q at position %d; only letters, digits and - _ . : are allowed", r, i)
+		}
+	}
+	switch {
 	case len(id) > MaxTaskIDLength:
 		return "", invalid("task_id is %d characters long; at most %d are allowed", len(id), MaxTaskIDLength)
 	case id == "." || id == "..":
 		return "", invalid("task_id %q is not a task id", id)
-	}
-	for i, r := range id {
-		if r >= 0x80 || !isTaskIDByte(byte(r)) {
-			return "", invalid("task_id contains %q at byte %d; only letters, digits and - _ . : are allowed", r, i)
-		}
 	}
 	return id, nil
 }

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -25,6 +26,9 @@ func getVideoTaskTool() mcp.Tool {
 	}
 }
 
+// getTimeout bounds one get_video_task call: the contract has it give up within about 15 s.
+const getTimeout = 15 * time.Second
+
 // getVideoTask answers get_video_task: the task's status as of now. A finished task is
 // answered from memory; a task that others are waiting on shares their poll loop, taking its
 // latest observation when that is fresh and asking for one now otherwise.
@@ -38,19 +42,28 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 		return toolResult(taskResult(in.TaskID, cached)), nil
 	}
 	defer h.hub.unsubscribe(loop)
-	obs, seq, _, changed := loop.state()
+	obs, seq, nextPoll, changed := loop.state()
 	if seq == 0 || time.Since(obs.at) > h.pollInterval {
-		if seq > 0 {
+		if seq > 0 && time.Now().Before(nextPoll) {
+			// The loop is pausing: ask for its next poll now. (When a poll is under
+			// way, its answer is fresh enough.)
 			loop.pollNow()
 		}
+		timer := time.NewTimer(getTimeout)
+		defer timer.Stop()
 		select {
 		case <-changed:
+			obs, _, _, _ = loop.state()
+		case <-timer.C:
+			if seq == 0 {
+				return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s within %s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call get_video_task again in a moment; the task itself is unaffected.", in.TaskID, getTimeout)), nil
+			}
+			// Keep the latest observation: older, but all there is.
 		case <-ctx.Done():
 			return mcp.NewToolResultError("The query of task " + in.TaskID + " was cancelled. Call get_video_task again if the status is still wanted."), nil
 		case <-h.stopping:
 			return mcp.NewToolResultError("The server is shutting down, so task " + in.TaskID + " was not queried. Call get_video_task again once the server is back."), nil
 		}
-		obs, _, _, _ = loop.state()
 	}
 	if obs.err != nil {
 		return h.errorResult(in.TaskID, obs.err), nil

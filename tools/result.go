@@ -138,13 +138,12 @@ func (h *handlers) describeError(id string, err error) string {
 	case api.KindRejected:
 		return fmt.Sprintf("The upstream refused the query for task %s%s. Check the task id; repeating the same call will not help.", id, said)
 	case api.KindRateLimited:
-		wait := "a minute"
-		if e.RetryAfter > 0 {
-			wait = e.RetryAfter.Round(time.Second).String()
+		if e.Held {
+			return fmt.Sprintf("The server is pacing its upstream queries to stay under its rate limit (--max-qps) and could not fit this one in time. Wait %s, then call again with the same task_id; the task itself is unaffected.", retryWait(e))
 		}
-		return fmt.Sprintf("The upstream is rate limiting task queries%s. Wait %s, then call again with the same task_id; the task itself is unaffected.", said, wait)
+		return fmt.Sprintf("The upstream is rate limiting task queries%s. Wait %s, then call again with the same task_id; the task itself is unaffected.", said, retryWait(e))
 	case api.KindUnavailable:
-		return fmt.Sprintf("The upstream could not be reached or failed%s%s. The task itself is unaffected: try again in a minute with the same task_id.", said, attempts(e))
+		return fmt.Sprintf("The upstream could not be reached or failed%s%s. The task itself is unaffected: try again in %s with the same task_id.", said, attempts(e), retryWait(e))
 	case api.KindNotATask:
 		return fmt.Sprintf("The upstream answered, but not with an Ali Bailian video task%s. Check that %s is a Bailian video task id and that the base URL points at the task API; repeating the same call will not help.", said, id)
 	}
@@ -166,6 +165,14 @@ func upstreamSaid(e *api.Error) string {
 		return " (" + detail + ")"
 	}
 	return ""
+}
+
+// retryWait is how long to wait before trying again: what the upstream asked, else a minute.
+func retryWait(e *api.Error) string {
+	if e.RetryAfter > 0 {
+		return e.RetryAfter.Round(time.Second).String()
+	}
+	return "a minute"
 }
 
 func attempts(e *api.Error) string {

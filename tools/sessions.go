@@ -27,7 +27,10 @@ func newSessionCalls() *sessionCalls {
 func (s *sessionCalls) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 		session := server.ClientSessionFromContext(ctx)
-		if session == nil {
+		// Stateless Streamable HTTP gives every request the session id "": such calls end
+		// with their own request, and one shared key would let any client's DELETE cancel
+		// every other client's calls.
+		if session == nil || session.SessionID() == "" {
 			return next(ctx, req)
 		}
 		id := session.SessionID()
@@ -53,6 +56,9 @@ func (s *sessionCalls) middleware(next server.ToolHandlerFunc) server.ToolHandle
 
 // onUnregister is the server hook for a session that went away.
 func (s *sessionCalls) onUnregister(_ context.Context, session server.ClientSession) {
+	if session.SessionID() == "" {
+		return
+	}
 	s.mu.Lock()
 	calls := s.calls[session.SessionID()]
 	delete(s.calls, session.SessionID())

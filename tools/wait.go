@@ -34,6 +34,12 @@ func waitForVideoTaskTool(defaultTimeout time.Duration) mcp.Tool {
 	}
 }
 
+// progressLead is the least time between a progress notification and the next poll, which may
+// end the wait: a tenth of the first poll interval, at most 250 ms.
+func (h *handlers) progressLead() time.Duration {
+	return min(250*time.Millisecond, h.pollInterval/10)
+}
+
 // backoffFactor is how much the pause between polls grows after each poll.
 const backoffFactor = 1.5
 
@@ -171,7 +177,11 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 				// Nothing new can come within the budget: say so now.
 				return w.outOfBudget()
 			}
-			w.progress(ctx, w.polls, w.progressMessage())
+			// A notification must stay well ahead of the result: none when the next poll,
+			// which may end the wait, is about to start (a caller joining a loop late).
+			if time.Until(nextPoll) >= w.h.progressLead() {
+				w.progress(ctx, w.polls, w.progressMessage())
+			}
 		}
 		select {
 		case <-changed:
@@ -180,6 +190,11 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		case <-w.h.stopping:
 			return w.stopped()
 		case <-budget.C:
+			// An answer may have come just as the budget ended: take it if it is final.
+			if obs, seq, _, _ := loop.state(); seq > seen && obs.err == nil && obs.task.Status.Terminal() {
+				w.polls++
+				return w.finished(taskResult(w.taskID, obs.task))
+			}
 			return w.outOfBudget()
 		}
 	}
@@ -201,7 +216,7 @@ func (w *waiter) finished(r schema.TaskResult) *mcp.CallToolResult {
 func (w *waiter) outOfBudget() *mcp.CallToolResult {
 	if w.last == nil {
 		if w.lastErr == nil {
-			w.lastErr = &api.Error{Kind: api.KindUnavailable, Message: "no answer within the wait budget"}
+			return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s yet after %.0f s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call wait_for_video_task again with the same task_id; the task itself is unaffected.", w.taskID, w.waited()))
 		}
 		return w.h.errorResult(w.taskID, w.lastErr)
 	}
