@@ -24,9 +24,6 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
-// createToolName is the submission tool, when --enable-create offers it.
-const createToolName = "create_video_task"
-
 // defaultCommandTimeout is how long `wait` (and `create --wait`) waits by default: generation
 // usually takes 1-5 minutes and can take 10.
 const defaultCommandTimeout = 15 * time.Minute
@@ -142,8 +139,8 @@ type commandRunner struct {
 	tokens      int
 }
 
-// runCommand runs cmd against s and prints the outcome; its error is an exitCode, or a failure
-// to set up the client.
+// runCommand runs cmd against s and prints the outcome; its error is an exitCode, the outcome
+// already reported on stderr.
 func runCommand(ctx context.Context, cmd *command, cfg config, s *tools.Server, stdout, stderr io.Writer) error {
 	if cfg.apiKey == "" {
 		fmt.Fprintf(stderr, "%s: %s is not set: export it with your API key first, or try --simulate.\n", serverName, cfg.apiKeyVariable)
@@ -151,17 +148,17 @@ func runCommand(ctx context.Context, cmd *command, cfg config, s *tools.Server, 
 	}
 	c, err := client.NewInProcessClient(s.MCPServer)
 	if err != nil {
-		return err
+		return commandFailed(ctx, stderr, "creating the in-process client", err)
 	}
 	defer c.Close()
 	if err := c.Start(ctx); err != nil {
-		return fmt.Errorf("starting the in-process client: %w", err)
+		return commandFailed(ctx, stderr, "starting the in-process client", err)
 	}
 	init := mcp.InitializeRequest{}
 	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
 	init.Params.ClientInfo = mcp.Implementation{Name: serverName + "-cli", Version: currentVersion()}
 	if _, err := c.Initialize(ctx, init); err != nil {
-		return fmt.Errorf("initializing the in-process client: %w", err)
+		return commandFailed(ctx, stderr, "initializing the in-process client", err)
 	}
 	r := &commandRunner{c: c, progress: newProgressLine(stderr), downloadDir: cfg.downloadDir, stdout: stdout, stderr: stderr}
 	c.OnNotification(r.progress.notify)
@@ -176,6 +173,18 @@ func runCommand(ctx context.Context, cmd *command, cfg config, s *tools.Server, 
 		return r.create(ctx, cmd)
 	}
 	return fmt.Errorf("unknown command %q", cmd.name)
+}
+
+// commandFailed reports a failure of the command's own machinery rather than of a tool call, as
+// finish reports those: "interrupted" and exitInterrupted when ctx ended, else the error and
+// exitError. (A plain error would make main exit 2, which says usage.)
+func commandFailed(ctx context.Context, stderr io.Writer, doing string, err error) error {
+	if ctx.Err() != nil {
+		fmt.Fprintf(stderr, "%s: interrupted\n", serverName)
+		return exitCode(exitInterrupted)
+	}
+	fmt.Fprintf(stderr, "%s: %s: %v\n", serverName, doing, err)
+	return exitCode(exitError)
 }
 
 // outcome is what a call came to.
@@ -221,17 +230,17 @@ func (r *commandRunner) wait(ctx context.Context, id string, timeout time.Durati
 func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 	list, err := r.c.ListTools(ctx, mcp.ListToolsRequest{})
 	if err != nil {
-		return fmt.Errorf("listing tools: %w", err)
+		return commandFailed(ctx, r.stderr, "listing tools", err)
 	}
 	var tool *mcp.Tool
 	for i := range list.Tools {
-		if list.Tools[i].Name == createToolName {
+		if list.Tools[i].Name == tools.CreateVideoTaskName {
 			tool = &list.Tools[i]
 		}
 	}
 	if tool == nil {
 		fmt.Fprintf(r.stderr, "%s: %s is off: pass --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
-			serverName, createToolName, envEnableCreate)
+			serverName, tools.CreateVideoTaskName, envEnableCreate)
 		return exitCode(exitError)
 	}
 	args, err := toolArguments(cmd.args, tool.InputSchema.Properties)
@@ -239,7 +248,7 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 		fmt.Fprintf(r.stderr, "%s: create: %v\n", serverName, err)
 		return exitCode(exitUsage)
 	}
-	created := r.call(ctx, createToolName, args, "submitting")
+	created := r.call(ctx, tools.CreateVideoTaskName, args, "submitting")
 	if !cmd.wait || created.err != nil || created.res.IsError {
 		return r.finish(ctx, created, false)
 	}
@@ -258,10 +267,16 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 // for it, and returns the exit status. waited says the call was a wait, which fails when it
 // ends before the task does.
 func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) error {
+	// notSaved is why download_video answered with an error result (its query failed): the
+	// task's result is printed as it was, and this says why there is no local_path.
+	var notSaved string
 	if o.err == nil && !o.res.IsError && r.downloadDir != "" && resultStatus(o.res) == "SUCCEEDED" {
 		id := resultTaskID(o.res)
-		if saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": id}, "saving the video of task "+id); saved.err != nil || !saved.res.IsError {
+		saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": id}, "saving the video of task "+id)
+		if saved.err != nil || !saved.res.IsError {
 			o = saved
+		} else {
+			notSaved = fmt.Sprintf("The video of task %s was not saved. %s", id, strings.TrimSpace(contentText(saved.res)))
 		}
 	}
 	r.progress.clear()
@@ -278,7 +293,7 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 		return exitCode(exitError)
 	}
 	if err := printResult(r.stdout, o.res); err != nil {
-		return err
+		return commandFailed(ctx, r.stderr, "printing the result", err)
 	}
 	var result struct {
 		Done       *bool  `json:"done"`
@@ -290,7 +305,10 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 	_ = json.Unmarshal(o.res.RawStructuredContent, &result)
 	switch {
 	case r.downloadDir != "" && result.TaskStatus == "SUCCEEDED" && result.VideoURL != "" && result.LocalPath == "":
-		fmt.Fprintln(r.stderr, result.Summary)
+		if notSaved == "" {
+			notSaved = result.Summary // download_video's own, which says why saving failed
+		}
+		fmt.Fprintln(r.stderr, notSaved)
 		return exitCode(exitError)
 	case waited && result.Done != nil && !*result.Done:
 		fmt.Fprintln(r.stderr, "The task has not finished yet; run wait again to keep waiting.")

@@ -20,8 +20,10 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/simulate"
+	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
 // cliRun is one run of the binary.
@@ -423,5 +425,130 @@ func TestProgressLine(t *testing.T) {
 	quiet.clear()
 	if silent.Len() != 0 {
 		t.Errorf("progress written to a non-terminal: %q", silent.String())
+	}
+}
+
+// fakeToolServer is an MCP server for runCommand with the given tools (none: no tool
+// capability at all), so that a test can make the in-process client or a tool fail as the
+// real server cannot be made to.
+func fakeToolServer(tls map[string]server.ToolHandlerFunc, opts ...server.ServerOption) *tools.Server {
+	if len(tls) > 0 {
+		opts = append(opts, server.WithToolCapabilities(false))
+	}
+	s := server.NewMCPServer("fake", "1", opts...)
+	for name, handler := range tls {
+		s.AddTool(mcp.NewTool(name), handler)
+	}
+	return &tools.Server{MCPServer: s}
+}
+
+// succeededTask answers as get_video_task does for a SUCCEEDED task with downloads on.
+func succeededTask(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+	id := req.GetString("task_id", "")
+	return mcp.NewToolResultStructured(map[string]any{
+		"task_id":     id,
+		"task_status": "SUCCEEDED",
+		"done":        true,
+		"video_url":   "https://example.com/v.mp4?a=1&b=2",
+		"summary":     "The video is ready. To keep the video after the link expires, call download_video with the same task_id.",
+	}, "Task "+id+": SUCCEEDED."), nil
+}
+
+type failingWriter struct{}
+
+func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
+
+// TestCommandFailures: what goes wrong around the tool calls is said on stderr, and exits 1
+// (not 2, which main uses for usage errors), or 130 when interrupted.
+func TestCommandFailures(t *testing.T) {
+	cfg := config{apiKey: "key", apiKeyVariable: "GPTGE_API_KEY"}
+	refuseAll := &server.Hooks{}
+	refuseAll.AddOnRequestInitialization(func(context.Context, any, any) error { return errors.New("refused by the test") })
+	get := &command{name: "get", args: []string{"t1"}}
+	tests := []struct {
+		name       string
+		cmd        *command
+		s          *tools.Server
+		stdout     io.Writer
+		wantStderr []string
+	}{
+		{
+			name:       "initialize fails",
+			cmd:        get,
+			s:          fakeToolServer(map[string]server.ToolHandlerFunc{tools.GetVideoTaskName: succeededTask}, server.WithHooks(refuseAll)),
+			wantStderr: []string{"initializing the in-process client", "refused by the test"},
+		},
+		{
+			name:       "listing tools fails",
+			cmd:        &command{name: "create", args: []string{"model=m"}},
+			s:          fakeToolServer(nil),
+			wantStderr: []string{"listing tools"},
+		},
+		{
+			name:       "printing the result fails",
+			cmd:        get,
+			s:          fakeToolServer(map[string]server.ToolHandlerFunc{tools.GetVideoTaskName: succeededTask}),
+			stdout:     failingWriter{},
+			wantStderr: []string{"printing the result", "disk full"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			w := tt.stdout
+			if w == nil {
+				w = &stdout
+			}
+			err := runCommand(context.Background(), tt.cmd, cfg, tt.s, w, &stderr)
+			var code exitCode
+			if !errors.As(err, &code) || code != exitError {
+				t.Fatalf("runCommand = %v, want exit status %d; stderr %q", err, exitError, stderr.String())
+			}
+			for _, want := range tt.wantStderr {
+				if !strings.Contains(stderr.String(), want) {
+					t.Errorf("stderr = %q, want it to say %q", stderr.String(), want)
+				}
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q, want nothing", stdout.String())
+			}
+		})
+	}
+
+	t.Run("interrupted", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		var stderr bytes.Buffer
+		err := commandFailed(ctx, &stderr, "initializing the in-process client", context.Canceled)
+		if code, ok := err.(exitCode); !ok || code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted") {
+			t.Errorf("commandFailed after an interrupt = %v, stderr %q; want exit status %d and \"interrupted\"", err, stderr.String(), exitInterrupted)
+		}
+	})
+}
+
+// TestCommandDownloadErrorResult: when download_video answers with an error result (its query
+// of the task failed), the task's result is still printed, and stderr says why the video was not
+// saved rather than repeating the result's advice to call download_video.
+func TestCommandDownloadErrorResult(t *testing.T) {
+	const why = "Could not query task t1: connection reset by the test. Try again."
+	s := fakeToolServer(map[string]server.ToolHandlerFunc{
+		tools.GetVideoTaskName: succeededTask,
+		tools.DownloadVideoName: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			return mcp.NewToolResultError(why), nil
+		},
+	})
+	cfg := config{apiKey: "key", apiKeyVariable: "GPTGE_API_KEY", downloadDir: t.TempDir()}
+	var stdout, stderr bytes.Buffer
+	err := runCommand(context.Background(), &command{name: "get", args: []string{"t1"}}, cfg, s, &stdout, &stderr)
+	var code exitCode
+	if !errors.As(err, &code) || code != exitError {
+		t.Fatalf("runCommand = %v, want exit status %d; stderr %q", err, exitError, stderr.String())
+	}
+	if got := pureJSON(t, stdout.String()); got["task_status"] != "SUCCEEDED" || got["video_url"] == nil || got["local_path"] != nil {
+		t.Errorf("result = %v, want the SUCCEEDED task with its video URL and no local_path", got)
+	}
+	want := "The video of task t1 was not saved. " + why + "\n"
+	if stderr.String() != want {
+		t.Errorf("stderr = %q, want %q", stderr.String(), want)
 	}
 }
