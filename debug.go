@@ -8,8 +8,12 @@ import (
 	"net/http"
 	"net/http/pprof"
 	"runtime"
+	"sync"
 	"time"
 )
+
+// publishGoroutines publishes the goroutine count once: expvar refuses a name twice.
+var publishGoroutines sync.Once
 
 // serveDebug serves pprof and expvar on addr, which must be loopback: profiles show
 // everything the process holds.
@@ -29,7 +33,9 @@ func serveDebug(addr string, logger *slog.Logger) error {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	mux.Handle("/debug/vars", expvar.Handler())
-	expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	publishGoroutines.Do(func() {
+		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
+	})
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	logger.Info("debug endpoints", "url", "http://"+listener.Addr().String()+"/debug/pprof/")
 	go func() { _ = srv.Serve(listener) }()

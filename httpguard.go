@@ -20,8 +20,24 @@ const (
 	bodyReadTimeout = 30 * time.Second
 )
 
+// CORS for the browser origins the guard accepts (loopback ones and --allowed-origins). The
+// guard answers it itself rather than through mcp-go's WithStreamableHTTPCORS/WithSSECORS:
+// those match origins as exact strings, so they cannot accept a loopback page on any port
+// (the MCP Inspector at http://localhost:6274, a dev server on another), and keeping one
+// predicate (originAllowed) for both refusing and allowing cannot let the two disagree.
+const (
+	corsAllowMethods = "GET, POST, DELETE, OPTIONS"
+	// corsAllowHeaders are the non-safelisted headers MCP clients send.
+	corsAllowHeaders = "Content-Type, Authorization, Mcp-Session-Id, Mcp-Protocol-Version, Last-Event-ID"
+	// corsExposeHeaders are the response headers a page may read: the session id, and the
+	// authentication challenge of a 401.
+	corsExposeHeaders = "Mcp-Session-Id, WWW-Authenticate"
+	corsMaxAge        = "600" // seconds a browser may reuse a preflight answer
+)
+
 // httpGuard is what stands between the network and the MCP endpoints: client
-// authentication, Origin checks against DNS rebinding, and bounds on request bodies.
+// authentication, Origin checks against DNS rebinding, CORS for the origins it accepts, and
+// bounds on request bodies.
 type httpGuard struct {
 	// tokenHash is the SHA-256 of MCP_AUTH_TOKEN; nil when authentication is off. Hashing
 	// first makes the comparison constant-time whatever the lengths.
@@ -53,9 +69,22 @@ func newHTTPGuard(token string, allowedOrigins []string) (*httpGuard, error) {
 // wrap guards next.
 func (g *httpGuard) wrap(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if origin := r.Header.Get("Origin"); origin != "" && !g.originAllowed(origin) {
-			http.Error(w, "Forbidden: origin "+origin+" is not allowed (see --allowed-origins)", http.StatusForbidden)
-			return
+		// Whether a response carries CORS headers depends on the Origin it answers.
+		w.Header().Add("Vary", "Origin")
+		if origin := r.Header.Get("Origin"); origin != "" {
+			if !g.originAllowed(origin) {
+				http.Error(w, "Forbidden: origin "+origin+" is not allowed (see --allowed-origins)", http.StatusForbidden)
+				return
+			}
+			// Set before the checks below, so that a page can read their refusals too.
+			w.Header().Set("Access-Control-Allow-Origin", origin)
+			w.Header().Set("Access-Control-Expose-Headers", corsExposeHeaders)
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				// A preflight never carries Authorization; it only asks what the actual
+				// request may send, and that request is authenticated as usual.
+				preflight(w, r)
+				return
+			}
 		}
 		if g.tokenHash != nil && !g.authorized(r) {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="video-task-mcp"`)
@@ -75,6 +104,19 @@ func (g *httpGuard) wrap(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// preflight answers a CORS preflight from an accepted origin.
+func preflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Methods", corsAllowMethods)
+	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
+	h.Set("Access-Control-Max-Age", corsMaxAge)
+	// Chrome's Private Network Access asks this of a public page reaching a private address.
+	if r.Header.Get("Access-Control-Request-Private-Network") == "true" {
+		h.Set("Access-Control-Allow-Private-Network", "true")
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (g *httpGuard) authorized(r *http.Request) bool {

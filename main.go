@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"net/http"
 	"os"
 	"os/signal"
@@ -250,7 +251,8 @@ Environment:
 	default:
 		return cfg, fmt.Errorf("--transport %q: want stdio, sse or http", cfg.transport)
 	}
-	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 || cfg.maxQPS <= 0 {
+	// !(x > 0) also refuses NaN; an infinite rate would turn the limit off.
+	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 || !(cfg.maxQPS > 0) || math.IsInf(cfg.maxQPS, 1) {
 		return cfg, errors.New("--poll-interval, --max-poll-interval, --wait-timeout and --max-qps must be positive")
 	}
 	if cfg.maxPollInterval < cfg.pollInterval {

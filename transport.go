@@ -85,8 +85,7 @@ func serveStdio(ctx context.Context, stop *stopper, stdin io.Reader, stdout io.W
 // serveHTTP serves the sse or http transport on cfg.addr until ctx ends, then cancels every
 // running call and drains.
 func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logger) error {
-	s := stop.server.MCPServer
-	guard, err := newHTTPGuard(cfg.authToken, cfg.allowedOrigins)
+	handler, transport, err := newHTTPHandler(cfg, stop, logger)
 	if err != nil {
 		return err
 	}
@@ -95,40 +94,12 @@ func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logg
 	callsCtx, cancelCalls := context.WithCancel(context.Background())
 	defer cancelCalls()
 
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", healthz)
-	var transport interface{ Shutdown(context.Context) error }
-	switch cfg.transport {
-	case "sse":
-		sse := server.NewSSEServer(s,
-			server.WithSSEEndpoint("/sse"),
-			server.WithMessageEndpoint("/message"),
-			server.WithKeepAlive(true),
-		)
-		mux.Handle("/sse", guard.wrap(sse))
-		mux.Handle("/message", guard.wrap(sse))
-		transport = sse
-	case "http":
-		streamable := server.NewStreamableHTTPServer(s,
-			server.WithEndpointPath("/mcp"),
-			// Stateless: each request stands alone, so concurrent calls' progress cannot
-			// cross streams, and nothing per session accumulates.
-			server.WithStateLess(true),
-			// With an event store, a notification sent just before a result is not lost
-			// (mcp-go); this one keeps nothing, since stateless streams cannot resume.
-			server.WithEventStore(discardEventStore{}),
-			server.WithStreamableHTTPLogger(logger),
-		)
-		mux.Handle("/mcp", guard.wrap(streamable))
-		transport = streamable
-	}
-
 	listener, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
 	httpServer := &http.Server{
-		Handler:           mux,
+		Handler:           handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -167,6 +138,52 @@ func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logg
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
+}
+
+// httpTransport is the mcp-go transport behind an HTTP handler.
+type httpTransport interface{ Shutdown(context.Context) error }
+
+// newHTTPHandler returns the handler of the sse or http transport, every MCP endpoint behind
+// the guard (authentication, origins, CORS, body limits), and the transport, to shut down.
+func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handler, httpTransport, error) {
+	s := stop.server.MCPServer
+	guard, err := newHTTPGuard(cfg.authToken, cfg.allowedOrigins)
+	if err != nil {
+		return nil, nil, err
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", healthz)
+	var transport httpTransport
+	switch cfg.transport {
+	case "sse":
+		// CORS is the guard's (httpguard.go); without WithSSECORS, mcp-go still answers the
+		// GET /sse stream with Access-Control-Allow-Origin: *, which only origins the guard
+		// accepted ever see.
+		sse := server.NewSSEServer(s,
+			server.WithSSEEndpoint("/sse"),
+			server.WithMessageEndpoint("/message"),
+			server.WithKeepAlive(true),
+		)
+		mux.Handle("/sse", guard.wrap(sse))
+		mux.Handle("/message", guard.wrap(sse))
+		transport = sse
+	case "http":
+		streamable := server.NewStreamableHTTPServer(s,
+			server.WithEndpointPath("/mcp"),
+			// Stateless: each request stands alone, so concurrent calls' progress cannot
+			// cross streams, and nothing per session accumulates.
+			server.WithStateLess(true),
+			// With an event store, a notification sent just before a result is not lost
+			// (mcp-go); this one keeps nothing, since stateless streams cannot resume.
+			server.WithEventStore(discardEventStore{}),
+			server.WithStreamableHTTPLogger(logger),
+		)
+		mux.Handle("/mcp", guard.wrap(streamable))
+		transport = streamable
+	default:
+		return nil, nil, fmt.Errorf("no HTTP transport %q", cfg.transport)
+	}
+	return mux, transport, nil
 }
 
 func stopReason(ctx context.Context, otherwise string) string {

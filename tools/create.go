@@ -159,13 +159,7 @@ func createResult(in schema.CreateVideoTaskInput, t *api.Task) *mcp.CallToolResu
 		r.Summary = fmt.Sprintf("Task %s was created (%s) and is %s. Call wait_for_video_task with task_id %s to wait for the video (usually 1-5 minutes); do not submit it again.",
 			t.ID, what, t.Status, t.ID)
 	}
-	var body strings.Builder
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		panic(fmt.Sprintf("tools: encoding result: %v", err)) // strings only: cannot fail
-	}
-	text := r.Summary + "\n\n" + strings.TrimSuffix(body.String(), "\n")
+	text := r.Summary + "\n\n" + marshalText(r)
 	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: r}
 }
 

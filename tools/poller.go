@@ -97,13 +97,6 @@ func (h *pollHub) unsubscribe(loop *pollLoop) {
 	}
 }
 
-// active reports how many poll loops are running, for tests and metrics.
-func (h *pollHub) active() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return len(h.loops)
-}
-
 // run polls one task until it ends or nobody waits. The pause between polls starts at
 // pollInterval and grows towards maxPollInterval; a Retry-After stretches it.
 func (h *pollHub) run(ctx context.Context, loop *pollLoop) {

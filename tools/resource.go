@@ -2,7 +2,6 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/url"
@@ -49,17 +48,10 @@ func (h *handlers) readTaskResource(ctx context.Context, req mcp.ReadResourceReq
 	if !ok {
 		return nil, fmt.Errorf("task %s: no result", id)
 	}
-	// Without HTML escaping, as in the tools' text, so that the URL keeps its &.
-	var body strings.Builder
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		return nil, fmt.Errorf("task %s: encoding the result: %w", id, err)
-	}
 	return []mcp.ResourceContents{mcp.TextResourceContents{
 		URI:      req.Params.URI,
 		MIMEType: "application/json",
-		Text:     strings.TrimSuffix(body.String(), "\n"),
+		Text:     marshalText(r),
 	}}, nil
 }
 

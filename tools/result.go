@@ -92,21 +92,25 @@ func joinNonEmpty(a, b string) string {
 // toolResult wraps a result for MCP: structuredContent, a text block holding the summary and
 // the same JSON (for clients that read only text), and a resource_link to the video.
 func toolResult(r schema.TaskResult) *mcp.CallToolResult {
-	// Without HTML escaping, so that the URL in the text keeps its & and can be copied.
-	var body strings.Builder
-	enc := json.NewEncoder(&body)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(r); err != nil {
-		// TaskResult holds strings, numbers and the upstream's decoded usage object:
-		// nothing in it can fail to encode.
-		panic(fmt.Sprintf("tools: encoding result: %v", err))
-	}
-	content := []mcp.Content{mcp.NewTextContent(headline(r) + "\n\n" + strings.TrimSuffix(body.String(), "\n"))}
+	content := []mcp.Content{mcp.NewTextContent(headline(r) + "\n\n" + marshalText(r))}
 	if r.VideoURL != "" {
 		content = append(content, mcp.NewResourceLink(r.VideoURL, r.TaskID+".mp4",
 			"Generated video of task "+r.TaskID+"; the link expires 24 hours after the task ended.", "video/mp4"))
 	}
 	return &mcp.CallToolResult{Content: content, StructuredContent: r}
+}
+
+// marshalText renders a result as JSON for a text block: without HTML escaping, so that a
+// URL keeps its & and can be copied. The results hold strings, numbers and the upstream's
+// decoded usage object: nothing in them can fail to encode.
+func marshalText(v any) string {
+	var body strings.Builder
+	enc := json.NewEncoder(&body)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		panic(fmt.Sprintf("tools: encoding a result: %v", err))
+	}
+	return strings.TrimSuffix(body.String(), "\n")
 }
 
 // headline is the first line of the text block: the status, then the summary.
