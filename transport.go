@@ -23,8 +23,9 @@ import (
 // defaults to 5, too few for an agent that waits on dozens of tasks.
 const stdioWorkers = 100
 
-// How long a stopping server lets running calls answer, and then lets responses drain; the
-// two stay under the 5 s that process supervisors commonly allow after SIGTERM.
+// How long a stopping server lets running calls answer, lets results just queued on SSE
+// streams go out, and then lets responses drain; together they stay under the 5 s that
+// process supervisors commonly allow after SIGTERM.
 const (
 	answerGrace   = 2 * time.Second
 	flushGrace    = 200 * time.Millisecond

@@ -27,7 +27,8 @@ const DefaultBaseURL = "https://api.gpt.ge"
 // MaxBodySize is the largest upstream body read. A task body is a few KiB.
 const MaxBodySize = 1 << 20
 
-// RetryPolicy says how GetTask retries transient failures.
+// RetryPolicy says how GetTask retries transient failures, and bounds the time of a GetTask or
+// CreateTask call (a submission is never retried once it may have been sent).
 type RetryPolicy struct {
 	// Retries is how many times a transient failure is retried after the first attempt.
 	Retries int

@@ -85,7 +85,7 @@ type Error struct {
 	// RetryAfter is how long the upstream asked us to wait (KindRateLimited, KindUnavailable),
 	// 0 when it did not say.
 	RetryAfter time.Duration
-	// Attempts is how many requests were made.
+	// Attempts is how many attempts were made, a held-back one (see Held) included.
 	Attempts int
 	// Held is true when the last attempt was never sent: this client's own rate limit held it
 	// back (KindRateLimited), so the upstream said nothing.

@@ -1,6 +1,6 @@
-// Package schema is the tool contract as Go types: the inputs of get_video_task and
-// wait_for_video_task, the result object both return, and the JSON schemas generated from
-// them with google/jsonschema-go. It knows nothing of MCP or of the upstream.
+// Package schema is the tool contract as Go types: the inputs of the tools, the result
+// objects they return, and the JSON schemas generated from them with google/jsonschema-go.
+// It knows nothing of MCP or of the upstream.
 package schema
 
 import (
@@ -33,7 +33,7 @@ type WaitForVideoTaskInput struct {
 	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"Seconds this call may wait (1-3600)."`
 }
 
-// TaskResult is the structuredContent of both tools: complete on its own, because some
+// TaskResult is the structuredContent of the query tools: complete on its own, because some
 // clients hand the model nothing else.
 //
 // Its schema carries no descriptions: the names say enough, the summary field speaks to the
@@ -92,7 +92,7 @@ func WaitForVideoTaskInputSchema(defaultSeconds int) json.RawMessage {
 	return mustMarshal(s)
 }
 
-// TaskResultSchema returns the output schema both tools declare. task_status has no enum, so
+// TaskResultSchema returns the output schema the query tools declare. task_status has no enum, so
 // that a client that validates does not choke on a status the upstream adds later.
 func TaskResultSchema() json.RawMessage {
 	return mustMarshal(TaskResultJSONSchema())

@@ -197,14 +197,7 @@ func (h *handler) serveTask(w http.ResponseWriter, r *http.Request) {
 	}
 	h.logger.DebugContext(r.Context(), "simulated upstream answered",
 		"task_id", id, "query", query, "http_status", rep.status, "task_status", rep.taskStatus)
-
-	for k, v := range rep.header {
-		w.Header().Set(k, v)
-	}
-	w.Header().Set("Content-Type", rep.contentType)
-	w.Header().Set("Content-Length", strconv.Itoa(len(rep.body)))
-	w.WriteHeader(rep.status)
-	_, _ = w.Write(rep.body)
+	writeReply(w, rep)
 }
 
 // authorized accepts "Bearer <token>" with any non-empty token: the simulator checks that a

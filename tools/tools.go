@@ -1,7 +1,8 @@
 // Package tools is the MCP face of the server: the get_video_task and wait_for_video_task
-// tools, their definitions and handlers side by side, and the server that carries them. It is
-// the only package that knows both mcp-go and the upstream client; it turns api.Task values
-// into the schema.TaskResult of the contract.
+// tools, the opt-in create_video_task and download_video, the video-task:// resource, their
+// definitions and handlers side by side, and the server that carries them. It is the only
+// package that knows both mcp-go and the upstream client; it turns api.Task values into the
+// schema.TaskResult of the contract.
 package tools
 
 import (
@@ -62,13 +63,13 @@ const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submi
 	"Use wait_for_video_task to wait for a video and get_video_task for a quick status check. " +
 	"Video URLs expire 24 hours after the task ends."
 
-// Server is the MCP server with both tools, and what a transport needs to stop it well.
+// Server is the MCP server with its tools, and what a transport needs to stop it well.
 type Server struct {
 	*server.MCPServer
 	inflight *callCounter
 }
 
-// NewServer returns an MCP server named name at version, with both tools registered and with
+// NewServer returns an MCP server named name at version, with the tools deps asks for and with
 // what every transport needs: tool and logging capabilities, panic recovery that answers with
 // an error result, and cancellation of a session's running calls when the session ends.
 func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Server {
@@ -119,7 +120,7 @@ func (d Deps) logger() *slog.Logger {
 	return d.Logger
 }
 
-// queryAnnotations are the hints of both tools: they only read, never change anything, may be
+// queryAnnotations are the hints of the query tools: they only read, never change anything, may be
 // repeated freely, and reach an outside service.
 func queryAnnotations(title string) mcp.ToolAnnotation {
 	return mcp.ToolAnnotation{
