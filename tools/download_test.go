@@ -122,12 +122,14 @@ func succeededWithVideo(id, videoURL string) answer {
 	return taskBody(id, "SUCCEEDED", `"end_time":"2025-10-26 12:52:20.355","video_url":"`+videoURL+`"`)
 }
 
-// downloadDeps is testDeps with downloads into a fresh directory.
+// downloadDeps is testDeps with downloads into a fresh directory, through the default download
+// client allowed to reach loopback, where the fake video hosts listen.
 func downloadDeps(t *testing.T, f *fakeUpstream) (tools.Deps, string) {
 	t.Helper()
 	deps := testDeps(t, f, testToken)
 	dir := t.TempDir()
 	deps.DownloadDir = dir
+	deps.DownloadHTTPClient = tools.NewLoopbackDownloadClient()
 	return deps, dir
 }
 

@@ -12,11 +12,13 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
@@ -80,13 +82,43 @@ func PrepareDownloadDir(dir string) (string, error) {
 // newDownloadHTTPClient is the client of video downloads, apart from the API client: no bearer
 // token (the video URL is signed and carries its own authority), bounded connection and header
 // waits, and no overall timeout, since a large video streams for longer than a query lasts;
-// downloadTimeout and downloadStall bound it instead.
+// downloadTimeout and downloadStall bound it instead. The video URL comes from the upstream, so
+// the client never connects to a private or local address (see refuseLocalDial).
 func newDownloadHTTPClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return newGuardedDownloadClient(http.ProxyFromEnvironment, false)
+}
+
+// newGuardedDownloadClient is newDownloadHTTPClient with its proxy choice, and with loopback
+// addresses allowed when allowLoopback is set (tests only: httptest servers listen there).
+//
+// Direct connections are checked in the dialer's Control, on the very IP being dialled after
+// DNS resolution, which covers redirects and DNS rebinding alike. A proxy the user configured
+// (HTTP_PROXY, HTTPS_PROXY) is dialled whatever its address, often a local one; what it fetches
+// is checked by name instead, before the request goes to it (see refuseLocalHost).
+func newGuardedDownloadClient(proxy func(*http.Request) (*url.URL, error), allowLoopback bool) *http.Client {
+	direct := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+		Control: func(_, address string, _ syscall.RawConn) error { return refuseLocalDial(address, allowLoopback) }}
+	toProxy := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	var proxies sync.Map // host:port of every proxy requests went to, as the transport dials it
 	return &http.Client{
 		Transport: &http.Transport{
-			Proxy:                 http.ProxyFromEnvironment,
-			DialContext:           dialer.DialContext,
+			Proxy: func(req *http.Request) (*url.URL, error) {
+				p, err := proxy(req)
+				if p == nil || err != nil {
+					return p, err
+				}
+				if err := refuseLocalHost(req.Context(), req.URL.Hostname(), allowLoopback); err != nil {
+					return nil, err
+				}
+				proxies.Store(proxyAddr(p), struct{}{})
+				return p, nil
+			},
+			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+				if _, ok := proxies.Load(addr); ok {
+					return toProxy.DialContext(ctx, network, addr)
+				}
+				return direct.DialContext(ctx, network, addr)
+			},
 			ForceAttemptHTTP2:     true,
 			TLSHandshakeTimeout:   10 * time.Second,
 			ResponseHeaderTimeout: 30 * time.Second,
@@ -104,6 +136,111 @@ func newDownloadHTTPClient() *http.Client {
 			return nil
 		},
 	}
+}
+
+// errLocalAddress refuses a video URL, or a redirect, that leads to this machine or its
+// networks: fetching from there would let the upstream read internal services (cloud metadata
+// included) through the error text of a failed download.
+var errLocalAddress = errors.New("refusing to fetch a video from a private or local address " +
+	"(loopback, private network, link-local or cloud metadata, multicast); video hosts are on the public internet")
+
+// localPrefixes are the addresses no video host has: this host, "this network", private and
+// shared (carrier-grade NAT, where Alibaba Cloud's metadata service 100.100.100.200 is)
+// networks, link-local ones (169.254.169.254, fe80::/10), multicast, reserved and broadcast.
+var localPrefixes = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("10.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("169.254.0.0/16"),
+	netip.MustParsePrefix("172.16.0.0/12"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("224.0.0.0/4"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("::/128"),
+	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("fc00::/7"),
+	netip.MustParsePrefix("fe80::/10"),
+	netip.MustParsePrefix("fec0::/10"),
+	netip.MustParsePrefix("ff00::/8"),
+}
+
+// nat64Prefix maps IPv4 addresses into IPv6 (RFC 6052); the IPv4 address inside is checked.
+var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+
+// isLocalAddr reports whether ip is an address refused for downloads.
+func isLocalAddr(ip netip.Addr, allowLoopback bool) bool {
+	if !ip.IsValid() || ip.Zone() != "" { // a zone scopes the address to a local link
+		return true
+	}
+	ip = ip.Unmap()
+	if nat64Prefix.Contains(ip) {
+		b := ip.As16()
+		ip = netip.AddrFrom4([4]byte(b[12:]))
+	}
+	if allowLoopback && ip.IsLoopback() {
+		return false
+	}
+	for _, p := range localPrefixes {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// refuseLocalDial is the Control of the download dialer: address is the resolved "ip:port"
+// about to be connected.
+func refuseLocalDial(address string, allowLoopback bool) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil || isLocalAddr(ap.Addr(), allowLoopback) {
+		return errLocalAddress
+	}
+	return nil
+}
+
+// refuseLocalHost checks the host of a request sent through a proxy, which resolves and
+// connects in this process's stead: an IP literal, a localhost name, or a name that resolves
+// here to any refused address is refused. A name that does not resolve here is left to the
+// proxy, which may see a DNS this machine does not.
+func refuseLocalHost(ctx context.Context, host string, allowLoopback bool) error {
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if isLocalAddr(ip, allowLoopback) {
+			return errLocalAddress
+		}
+		return nil
+	}
+	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if !allowLoopback && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
+		return errLocalAddress
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil {
+		return nil
+	}
+	for _, ip := range ips {
+		if isLocalAddr(ip, allowLoopback) {
+			return errLocalAddress
+		}
+	}
+	return nil
+}
+
+// proxyAddr is the "host:port" the transport dials to reach proxy p.
+func proxyAddr(p *url.URL) string {
+	port := p.Port()
+	if port == "" {
+		switch p.Scheme {
+		case "https":
+			port = "443"
+		case "socks5", "socks5h":
+			port = "1080"
+		default:
+			port = "80"
+		}
+	}
+	return net.JoinHostPort(p.Hostname(), port)
 }
 
 // downloader saves videos into one directory, one download per file at a time.
@@ -481,6 +618,9 @@ func (s *stallReader) Read(p []byte) (int, error) {
 // context (stall, overall timeout, server stopping, the caller gone) rather than "context
 // canceled"; never with the URL, whose query string is a credential.
 func describeFetchError(ctx context.Context, err error) string {
+	if errors.Is(err, errLocalAddress) {
+		return errLocalAddress.Error() // without the address, which the upstream chose
+	}
 	if cause := context.Cause(ctx); cause != nil {
 		switch {
 		case errors.Is(cause, errStalled):

@@ -1,7 +1,17 @@
 package tools
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -133,5 +143,113 @@ func TestFileURI(t *testing.T) {
 	}
 	if got, want := fileURI("/tmp/my videos/a.mp4"), "file:///tmp/my%20videos/a.mp4"; got != want {
 		t.Errorf("fileURI = %q, want %q", got, want)
+	}
+}
+
+// NewLoopbackDownloadClient is the default download client, allowed to reach loopback addresses
+// where httptest servers listen; for the tools_test package only.
+func NewLoopbackDownloadClient() *http.Client {
+	return newGuardedDownloadClient(http.ProxyFromEnvironment, true)
+}
+
+func TestRefuseLocalDial(t *testing.T) {
+	refused := []string{
+		"127.0.0.1:80", "127.1.2.3:443", "10.0.0.1:443", "172.16.5.4:80", "192.168.1.1:80",
+		"169.254.169.254:80", "100.100.100.200:80", "0.0.0.0:80", "224.0.0.1:80", "255.255.255.255:80",
+		"[::1]:443", "[::]:80", "[fd00::1]:80", "[fe80::1]:80", "[fe80::1%eth0]:80", "[ff02::1]:80",
+		"[::ffff:127.0.0.1]:80", "[::ffff:169.254.169.254]:80", "[64:ff9b::a9fe:a9fe]:80",
+		"not-an-address:80",
+	}
+	for _, addr := range refused {
+		err := refuseLocalDial(addr, false)
+		if !errors.Is(err, errLocalAddress) || !strings.Contains(fmt.Sprint(err), "refusing to fetch a video from a private or local address") {
+			t.Errorf("refuseLocalDial(%s) = %v, want the refusal", addr, err)
+		}
+	}
+	for _, addr := range []string{"8.8.8.8:443", "47.88.1.1:443", "198.18.0.1:443", "[2606:4700::1111]:443", "[64:ff9b::808:808]:80"} {
+		if err := refuseLocalDial(addr, false); err != nil {
+			t.Errorf("refuseLocalDial(%s) = %v, want nil", addr, err)
+		}
+	}
+	// The test-only allowance is for loopback alone.
+	for addr, want := range map[string]bool{"127.0.0.1:80": true, "[::1]:80": true, "10.0.0.1:80": false, "169.254.169.254:80": false} {
+		if err := refuseLocalDial(addr, true); (err == nil) != want {
+			t.Errorf("refuseLocalDial(%s, allowLoopback) = %v, want allowed=%v", addr, err, want)
+		}
+	}
+}
+
+// TestDefaultDownloadClientRefusesLocalAddresses: the real default client does not connect to
+// a loopback video host, and the refusal is what the summary quotes.
+func TestDefaultDownloadClientRefusesLocalAddresses(t *testing.T) {
+	var hits atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hits.Add(1)
+		w.Header().Set("Content-Type", "video/mp4")
+		_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	d := newDownloader(Deps{DownloadDir: dir})
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "10.0.0.1", "169.254.169.254"} {
+		_, err := d.save(context.Background(), "t1", "http://"+host+"/v.mp4?Signature=x")
+		var de *downloadError
+		if !errors.As(err, &de) || !errors.Is(err, errLocalAddress) ||
+			de.Error() != "the video could not be fetched: "+errLocalAddress.Error() {
+			t.Errorf("save(%s) = %v, want the refusal to fetch from a local address", host, err)
+		}
+	}
+	if n := hits.Load(); n != 0 {
+		t.Errorf("the loopback host was reached %d times, want 0", n)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("download directory holds %v, want nothing", entries)
+	}
+}
+
+// TestDownloadRedirectToLocalAddressRefused: a redirect is checked like the first URL.
+func TestDownloadRedirectToLocalAddressRefused(t *testing.T) {
+	srv := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/", http.StatusFound))
+	defer srv.Close()
+	d := newDownloader(Deps{DownloadDir: t.TempDir(), DownloadHTTPClient: newGuardedDownloadClient(noProxy, true)})
+	_, err := d.save(context.Background(), "t1", srv.URL+"/v.mp4")
+	if !errors.Is(err, errLocalAddress) {
+		t.Errorf("save through a redirect to 169.254.169.254 = %v, want the refusal", err)
+	}
+}
+
+// noProxy is a proxy choice of no proxy.
+func noProxy(*http.Request) (*url.URL, error) { return nil, nil }
+
+// TestDownloadThroughProxy: a local proxy is used, but it is not asked for a local address.
+func TestDownloadThroughProxy(t *testing.T) {
+	var mu sync.Mutex
+	var asked []string
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		asked = append(asked, r.URL.String())
+		mu.Unlock()
+		w.Header().Set("Content-Type", "video/mp4")
+		_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	d := newDownloader(Deps{DownloadDir: t.TempDir(),
+		DownloadHTTPClient: newGuardedDownloadClient(http.ProxyURL(proxyURL), false)})
+
+	saved, err := d.save(context.Background(), "public", "http://93.184.215.14/v.mp4")
+	if err != nil || saved.size != 12 {
+		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
+	}
+	for _, u := range []string{"http://169.254.169.254/latest/", "http://[::1]/x", "http://localhost/x", "http://10.0.0.1/x"} {
+		if _, err := d.save(context.Background(), "local", u); !errors.Is(err, errLocalAddress) {
+			t.Errorf("save(%s) through the proxy = %v, want the refusal", u, err)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(asked) != 1 || asked[0] != "http://93.184.215.14/v.mp4" {
+		t.Errorf("the proxy was asked for %q, want the public URL only", asked)
 	}
 }
