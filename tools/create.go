@@ -2,11 +2,9 @@ package tools
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -285,37 +283,4 @@ func parseCreateInput(raw any) (schema.CreateVideoTaskInput, error) {
 		errs = append(errs, fmt.Errorf("prompt_extend must be true or false, not %s", jsonKind(v)))
 	}
 	return in, errors.Join(errs...)
-}
-
-// wholeNumber reads an integer argument; ok is false when it is absent.
-func wholeNumber(args map[string]any, key string) (n int64, ok bool, err error) {
-	var f float64
-	switch v := args[key].(type) {
-	case nil:
-		return 0, false, nil
-	case float64:
-		f = v
-	case json.Number:
-		parsed, perr := v.Float64()
-		if perr != nil {
-			return 0, false, fmt.Errorf("%s must be a whole number", key)
-		}
-		f = parsed
-	case string:
-		parsed, perr := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if perr != nil {
-			return 0, false, fmt.Errorf("%s must be a whole number, not %q", key, truncate(v, 40))
-		}
-		f = parsed
-	default:
-		return 0, false, fmt.Errorf("%s must be a whole number, not %s", key, jsonKind(v))
-	}
-	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, false, fmt.Errorf("%s must be a whole number, not %v", key, f)
-	}
-	// Beyond ±2^53 a float64 no longer holds every integer; no valid value is that large.
-	if math.Abs(f) > 1<<53 {
-		return 0, false, fmt.Errorf("%s %v is out of range", key, f)
-	}
-	return int64(f), true, nil
 }

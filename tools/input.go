@@ -82,37 +82,51 @@ func taskIDArgument(args map[string]any) (string, error) {
 // timeoutArgument reads timeout_seconds: 0 when absent. A whole number sent as a string is
 // accepted, since some models quote numbers.
 func timeoutArgument(args map[string]any) (int, error) {
-	v, ok := args["timeout_seconds"]
-	if !ok || v == nil {
+	secs, ok, err := wholeNumber(args, "timeout_seconds")
+	if err != nil {
+		return 0, badInput("%s", err.Error())
+	}
+	if !ok {
 		return 0, nil
 	}
+	if secs < schema.MinTimeoutSeconds || secs > schema.MaxTimeoutSeconds {
+		return 0, badInput("timeout_seconds must be between %d and %d, not %d",
+			schema.MinTimeoutSeconds, schema.MaxTimeoutSeconds, secs)
+	}
+	return int(secs), nil
+}
+
+// wholeNumber reads an integer argument; ok is false when it is absent.
+func wholeNumber(args map[string]any, key string) (n int64, ok bool, err error) {
 	var f float64
-	switch n := v.(type) {
+	switch v := args[key].(type) {
+	case nil:
+		return 0, false, nil
 	case float64:
-		f = n
+		f = v
 	case json.Number:
-		parsed, err := n.Float64()
-		if err != nil {
-			return 0, badInput("timeout_seconds must be a whole number of seconds")
+		parsed, perr := v.Float64()
+		if perr != nil {
+			return 0, false, fmt.Errorf("%s must be a whole number", key)
 		}
 		f = parsed
 	case string:
-		parsed, err := strconv.ParseFloat(strings.TrimSpace(n), 64)
-		if err != nil {
-			return 0, badInput("timeout_seconds must be a whole number of seconds, not %q", truncate(n, 40))
+		parsed, perr := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if perr != nil {
+			return 0, false, fmt.Errorf("%s must be a whole number, not %q", key, truncate(v, 40))
 		}
 		f = parsed
 	default:
-		return 0, badInput("timeout_seconds must be a whole number of seconds, not %s", jsonKind(v))
+		return 0, false, fmt.Errorf("%s must be a whole number, not %s", key, jsonKind(v))
 	}
-	if f != math.Trunc(f) || math.IsInf(f, 0) {
-		return 0, badInput("timeout_seconds must be a whole number of seconds, not %v", f)
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, false, fmt.Errorf("%s must be a whole number, not %v", key, f)
 	}
-	if f < schema.MinTimeoutSeconds || f > schema.MaxTimeoutSeconds {
-		return 0, badInput("timeout_seconds must be between %d and %d, not %v",
-			schema.MinTimeoutSeconds, schema.MaxTimeoutSeconds, f)
+	// Beyond ±2^53 a float64 no longer holds every integer; no valid value is that large.
+	if math.Abs(f) > 1<<53 {
+		return 0, false, fmt.Errorf("%s %v is out of range", key, f)
 	}
-	return int(f), nil
+	return int64(f), true, nil
 }
 
 func jsonKind(v any) string {
