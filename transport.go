@@ -174,6 +174,10 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			// Stateless: each request stands alone, so concurrent calls' progress cannot
 			// cross streams, and nothing per session accumulates.
 			server.WithStateLess(true),
+			// No standalone GET stream: a stateless server has nothing to send on it, and
+			// mcp-go would register it as the session "" that every later request then
+			// shares, so one client's progress could go to another's stream.
+			server.WithDisableStreaming(true),
 			// With an event store, a notification sent just before a result is not lost
 			// (mcp-go); this one keeps nothing, since stateless streams cannot resume.
 			server.WithEventStore(discardEventStore{}),

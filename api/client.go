@@ -220,12 +220,18 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 		defer cancel()
 	}
 	target := c.taskURL(id)
+	var last *Error // the previous attempt's failure
 	for attempt := 1; ; attempt++ {
 		task, err := c.getOnce(ctx, target)
 		if err == nil {
 			return task, nil
 		}
+		if err.Held && last != nil {
+			// A retry the rate limit held back: what the upstream said last is the news.
+			return nil, last
+		}
 		err.Attempts = attempt
+		last = err
 		// A query the rate limit held back is not retried here: its turn would come too
 		// late for this call anyway. The caller decides when to ask again.
 		if !err.Transient() || err.Held || attempt > c.retry.Retries {

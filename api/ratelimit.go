@@ -45,8 +45,15 @@ const minRequestTime = 2 * time.Second
 
 var errTurnTooLate = errors.New("rate limit: no turn before the deadline")
 
+// maxInterval bounds the spacing, so that a tiny rate cannot overflow it.
+const maxInterval = time.Hour
+
 func newRateLimiter(perSecond float64) *rateLimiter {
-	return &rateLimiter{interval: time.Duration(float64(time.Second) / perSecond)}
+	interval := maxInterval
+	if perSecond > 1/maxInterval.Seconds() {
+		interval = time.Duration(float64(time.Second) / perSecond)
+	}
+	return &rateLimiter{interval: interval}
 }
 
 // wait blocks until the caller's turn, or until ctx ends. When the turn would come too close
@@ -64,9 +71,14 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 		l.mu.Unlock()
 		return 0, l.space(ctx)
 	}
+	// How many turns go before this caller's: urgent callers pass routine ones, but give
+	// them routineShare turns of every routineShare+1 while both queue.
 	ahead := len(l.queues[urgentQueue])
-	if !urgent {
+	switch {
+	case !urgent:
 		ahead += len(l.queues[backgroundQueue])
+	case len(l.queues[backgroundQueue]) > 0:
+		ahead = (ahead+1)*(routineShare+1) - 1
 	}
 	turn := l.next
 	if turn.Before(now) {
@@ -90,6 +102,18 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 		defer l.mu.Unlock()
 		if i := slices.Index(l.queues[queue], w); i >= 0 {
 			l.queues[queue] = slices.Delete(l.queues[queue], i, i+1)
+		} else {
+			// The turn was granted as the caller left: hand it on rather than waste it.
+			now := time.Now()
+			l.next = now
+			if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) > 0 {
+				// Bring the pending release forward. A release already under way (Stop
+				// reports false) waits for this lock and will see the new l.next itself.
+				if l.release != nil && l.release.Stop() {
+					l.release = nil
+				}
+				l.armLocked(now)
+			}
 		}
 		return 0, ctx.Err()
 	}

@@ -91,40 +91,26 @@ func newDownloadHTTPClient() *http.Client {
 // newGuardedDownloadClient is newDownloadHTTPClient with its proxy choice, and with loopback
 // addresses allowed when allowLoopback is set (tests only: httptest servers listen there).
 //
-// Direct connections are checked in the dialer's Control, on the very IP being dialled after
-// DNS resolution, which covers redirects and DNS rebinding alike. A proxy the user configured
-// (HTTP_PROXY, HTTPS_PROXY) is dialled whatever its address, often a local one; what it fetches
-// is checked by name instead, before the request goes to it (see refuseLocalHost).
+// Every request, each redirect hop included (the client calls RoundTrip once per hop), is
+// routed by guardedTransport: the proxy choice is made there, and the request goes either to a
+// direct transport, whose dialer checks in its Control the very IP being dialled after DNS
+// resolution (which covers redirects and DNS rebinding alike), or to a transport fixed to the
+// one proxy chosen. A proxy the user configured (HTTP_PROXY, HTTPS_PROXY) is dialled whatever
+// its address, often a local one; what it fetches is checked by name instead, before the
+// request goes to it (see refuseLocalHost). A request that is not proxied never reaches the
+// unchecked dialer, even when it is for the proxy's own address.
 func newGuardedDownloadClient(proxy func(*http.Request) (*url.URL, error), allowLoopback bool) *http.Client {
-	direct := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
+	guarded := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second,
 		Control: func(_, address string, _ syscall.RawConn) error { return refuseLocalDial(address, allowLoopback) }}
-	toProxy := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	var proxies sync.Map // host:port of every proxy requests went to, as the transport dials it
+	direct := downloadTransport()
+	direct.Proxy = nil
+	direct.DialContext = guarded.DialContext
 	return &http.Client{
-		Transport: &http.Transport{
-			Proxy: func(req *http.Request) (*url.URL, error) {
-				p, err := proxy(req)
-				if p == nil || err != nil {
-					return p, err
-				}
-				if err := refuseLocalHost(req.Context(), req.URL.Hostname(), allowLoopback); err != nil {
-					return nil, err
-				}
-				proxies.Store(proxyAddr(p), struct{}{})
-				return p, nil
-			},
-			DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-				if _, ok := proxies.Load(addr); ok {
-					return toProxy.DialContext(ctx, network, addr)
-				}
-				return direct.DialContext(ctx, network, addr)
-			},
-			ForceAttemptHTTP2:     true,
-			TLSHandshakeTimeout:   10 * time.Second,
-			ResponseHeaderTimeout: 30 * time.Second,
-			ExpectContinueTimeout: time.Second,
-			MaxIdleConnsPerHost:   4,
-			IdleConnTimeout:       90 * time.Second,
+		Transport: &guardedTransport{
+			proxy:         proxy,
+			allowLoopback: allowLoopback,
+			direct:        direct,
+			proxied:       make(map[string]*http.Transport),
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
@@ -135,6 +121,73 @@ func newGuardedDownloadClient(proxy func(*http.Request) (*url.URL, error), allow
 			}
 			return nil
 		},
+	}
+}
+
+// downloadTransport is the transport settings shared by the direct and the proxied transports.
+func downloadTransport() *http.Transport {
+	return &http.Transport{
+		ForceAttemptHTTP2:     true,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ResponseHeaderTimeout: 30 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+	}
+}
+
+// guardedTransport sends each request through the proxy that proxy chooses for it, or directly.
+type guardedTransport struct {
+	proxy         func(*http.Request) (*url.URL, error)
+	allowLoopback bool
+	direct        *http.Transport // Proxy nil, guarded dialer
+
+	mu      sync.Mutex
+	proxied map[string]*http.Transport // by proxy URL; each only ever dials that proxy
+}
+
+func (t *guardedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	p, err := t.proxy(req)
+	if err == nil && p != nil {
+		err = refuseLocalHost(req.Context(), req.URL.Hostname(), t.allowLoopback)
+	}
+	if err != nil {
+		if req.Body != nil {
+			_ = req.Body.Close()
+		}
+		return nil, err
+	}
+	if p == nil {
+		return t.direct.RoundTrip(req)
+	}
+	return t.viaProxy(p).RoundTrip(req)
+}
+
+// viaProxy is the transport whose Proxy is always p. Its dialer is unchecked: with a fixed
+// Proxy, http.Transport connects to nothing but the proxy.
+func (t *guardedTransport) viaProxy(p *url.URL) *http.Transport {
+	key := p.String()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	tr := t.proxied[key]
+	if tr == nil {
+		toProxy := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+		tr = downloadTransport()
+		tr.Proxy = http.ProxyURL(p)
+		tr.DialContext = toProxy.DialContext
+		t.proxied[key] = tr
+	}
+	return tr
+}
+
+// CloseIdleConnections closes the idle connections of every transport, for
+// http.Client.CloseIdleConnections.
+func (t *guardedTransport) CloseIdleConnections() {
+	t.direct.CloseIdleConnections()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, tr := range t.proxied {
+		tr.CloseIdleConnections()
 	}
 }
 
@@ -160,6 +213,8 @@ var localPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/128"),
 	netip.MustParsePrefix("::1/128"),
+	netip.MustParsePrefix("::/96"),          // IPv4-compatible, deprecated: ::127.0.0.1
+	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215)
 	netip.MustParsePrefix("fc00::/7"),
 	netip.MustParsePrefix("fe80::/10"),
 	netip.MustParsePrefix("fec0::/10"),
@@ -201,9 +256,10 @@ func refuseLocalDial(address string, allowLoopback bool) error {
 }
 
 // refuseLocalHost checks the host of a request sent through a proxy, which resolves and
-// connects in this process's stead: an IP literal, a localhost name, or a name that resolves
-// here to any refused address is refused. A name that does not resolve here is left to the
-// proxy, which may see a DNS this machine does not.
+// connects in this process's stead: an IP literal, a localhost name, a numeric name that is not
+// a plain IP literal, or a name that resolves here to any refused address is refused. Any
+// other name that does not resolve here is left to the proxy, which may see a DNS this machine
+// does not.
 func refuseLocalHost(ctx context.Context, host string, allowLoopback bool) error {
 	if ip, err := netip.ParseAddr(host); err == nil {
 		if isLocalAddr(ip, allowLoopback) {
@@ -212,6 +268,17 @@ func refuseLocalHost(ctx context.Context, host string, allowLoopback bool) error
 		return nil
 	}
 	name := strings.TrimSuffix(strings.ToLower(host), ".")
+	if ip, err := netip.ParseAddr(name); err == nil && ip.Is4() { // "8.8.8.8."
+		if isLocalAddr(ip, allowLoopback) {
+			return errLocalAddress
+		}
+		return nil
+	}
+	if numericLabel(name[strings.LastIndexByte(name, '.')+1:]) {
+		// 2130706433, 0x7f000001, 127.1, 0177.0.0.1: no public host name ends in a numeric
+		// label, and a proxy may read these inet_aton-style, as 127.0.0.1.
+		return errLocalAddress
+	}
 	if !allowLoopback && (name == "localhost" || strings.HasSuffix(name, ".localhost")) {
 		return errLocalAddress
 	}
@@ -227,20 +294,23 @@ func refuseLocalHost(ctx context.Context, host string, allowLoopback bool) error
 	return nil
 }
 
-// proxyAddr is the "host:port" the transport dials to reach proxy p.
-func proxyAddr(p *url.URL) string {
-	port := p.Port()
-	if port == "" {
-		switch p.Scheme {
-		case "https":
-			port = "443"
-		case "socks5", "socks5h":
-			port = "1080"
-		default:
-			port = "80"
+// numericLabel reports whether a host name label is a number as inet_aton reads one: decimal
+// or octal digits, or 0x and hexadecimal digits.
+func numericLabel(label string) bool {
+	if label == "" {
+		return false
+	}
+	digits, isDigit := label, func(c byte) bool { return '0' <= c && c <= '9' }
+	if strings.HasPrefix(label, "0x") {
+		digits = label[2:]
+		isDigit = func(c byte) bool { return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' }
+	}
+	for i := range len(digits) {
+		if !isDigit(digits[i]) {
+			return false
 		}
 	}
-	return net.JoinHostPort(p.Hostname(), port)
+	return true
 }
 
 // downloader saves videos into one directory, one download per file at a time.

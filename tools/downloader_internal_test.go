@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -251,5 +252,98 @@ func TestDownloadThroughProxy(t *testing.T) {
 	defer mu.Unlock()
 	if len(asked) != 1 || asked[0] != "http://93.184.215.14/v.mp4" {
 		t.Errorf("the proxy was asked for %q, want the public URL only", asked)
+	}
+}
+
+// TestProxyAddressNotReachableDirectly: the proxy's own address is dialled only for requests
+// sent through the proxy. A request, or a redirect, for that address that the proxy choice
+// sends direct (as ProxyFromEnvironment does for loopback and NO_PROXY hosts) is refused.
+func TestProxyAddressNotReachableDirectly(t *testing.T) {
+	var mu sync.Mutex
+	var proxied, direct []string
+	var proxy *httptest.Server
+	proxy = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		if r.URL.IsAbs() { // a forward proxy is asked for absolute URLs
+			proxied = append(proxied, r.URL.String())
+		} else {
+			direct = append(direct, r.URL.String())
+		}
+		mu.Unlock()
+		switch {
+		case !r.URL.IsAbs():
+			_, _ = w.Write([]byte("internal service"))
+		case r.URL.Path == "/redirect":
+			http.Redirect(w, r, proxy.URL+"/internal", http.StatusFound)
+		default:
+			w.Header().Set("Content-Type", "video/mp4")
+			_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+		}
+	}))
+	defer proxy.Close()
+	proxyURL, _ := url.Parse(proxy.URL)
+	// Like ProxyFromEnvironment: loopback hosts are never proxied.
+	choose := func(r *http.Request) (*url.URL, error) {
+		if ip, err := netip.ParseAddr(r.URL.Hostname()); err == nil && ip.IsLoopback() {
+			return nil, nil
+		}
+		return proxyURL, nil
+	}
+	client := newGuardedDownloadClient(choose, false)
+	defer client.CloseIdleConnections()
+	d := newDownloader(Deps{DownloadDir: t.TempDir(), DownloadHTTPClient: client})
+
+	saved, err := d.save(context.Background(), "public", "http://93.184.215.14/v.mp4")
+	if err != nil || saved.size != 12 {
+		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
+	}
+	if _, err := d.save(context.Background(), "internal", proxy.URL+"/internal"); !errors.Is(err, errLocalAddress) {
+		t.Errorf("save(%s/internal), not proxied = %v, want the refusal", proxy.URL, err)
+	}
+	resp, err := client.Get(proxy.URL + "/internal")
+	if err == nil {
+		resp.Body.Close()
+	}
+	if !errors.Is(err, errLocalAddress) {
+		t.Errorf("GET %s/internal, not proxied = %v, want the refusal", proxy.URL, err)
+	}
+	// A redirect is routed anew: the hop to the proxy's address goes direct, and is refused.
+	if _, err := d.save(context.Background(), "redirected", "http://93.184.215.14/redirect"); !errors.Is(err, errLocalAddress) {
+		t.Errorf("save through a redirect to the proxy's address = %v, want the refusal", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(direct) != 0 {
+		t.Errorf("the proxy's address was reached directly for %q, want never", direct)
+	}
+	if want := []string{"http://93.184.215.14/v.mp4", "http://93.184.215.14/redirect"}; fmt.Sprint(proxied) != fmt.Sprint(want) {
+		t.Errorf("the proxy was asked for %q, want %q", proxied, want)
+	}
+}
+
+// TestRefuseLocalHost: the hosts a proxy would fetch for us are checked by name, numeric
+// spellings of IPv4 addresses included, which a proxy may read inet_aton-style.
+func TestRefuseLocalHost(t *testing.T) {
+	refused := []string{
+		"127.0.0.1", "127.0.0.1.", "10.1.2.3", "169.254.169.254", "::1", "::ffff:127.0.0.1", "fe80::1%eth0",
+		"localhost", "LocalHost.", "video.localhost",
+		"2130706433", "0x7f000001", "0X7F000001", "127.1", "127.0.1", "0177.0.0.1", "0x7f.0.0.1", "017700000001",
+		"::127.0.0.1", "::7f00:1", "::a9fe:a9fe", "::8.8.8.8", "64:ff9b:1::7f00:1", "64:ff9b:1:ffff::1",
+		"64:ff9b::127.0.0.1", "::ffff:127.1",
+		"1.2.3.4.5", "8.8.8.08", "08.8.8.8", "0x8.8.8.8", "134744072", "a.b.123", "x.0x",
+	}
+	for _, host := range refused {
+		if err := refuseLocalHost(context.Background(), host, false); !errors.Is(err, errLocalAddress) {
+			t.Errorf("refuseLocalHost(%q) = %v, want the refusal", host, err)
+		}
+	}
+	allowed := []string{
+		"8.8.8.8", "8.8.8.8.", "93.184.215.14", "2606:4700::1111", "64:ff9b::808:808", "::ffff:8.8.8.8",
+		"no-such-host.invalid", "0xdeadbeef.invalid", "123.example.invalid", "x.0xg", "dashscope-result.oss.invalid",
+	}
+	for _, host := range allowed {
+		if err := refuseLocalHost(context.Background(), host, false); err != nil {
+			t.Errorf("refuseLocalHost(%q) = %v, want nil", host, err)
+		}
 	}
 }

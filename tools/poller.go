@@ -113,12 +113,18 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 		if ctx.Err() != nil {
 			return // the last subscriber left
 		}
+		// A caller that asked for a poll while this one was under way has its answer.
+		select {
+		case <-loop.poke:
+		default:
+		}
 		obs := observation{task: task, err: err, at: time.Now()}
 		pause := max(interval, obs.retryAfter())
 		if heldBack(err) && loop.observed() {
 			// The rate limit kept this poll from being sent: nothing new was learned, and
 			// the subscribers keep the observation they have.
 			h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", pause)
+			loop.reschedule(obs.at.Add(pause))
 		} else {
 			h.log(ctx, loop, obs)
 			if obs.final() {
@@ -135,7 +141,8 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 			}
 			loop.publish(obs, obs.at.Add(pause))
 		}
-		urgent = false
+		// A poll the rate limit held back keeps its urgency for the next try.
+		urgent = urgent && heldBack(err)
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -221,6 +228,16 @@ func (l *pollLoop) state() (observation, int, time.Time, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.latest, l.seq, l.nextPoll, l.changed
+}
+
+// reschedule tells subscribers when the next poll will be, without news: a poll the rate
+// limit held back. Callers waiting for an answer wake up and keep the one they have.
+func (l *pollLoop) reschedule(nextPoll time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.nextPoll = nextPoll
+	close(l.changed)
+	l.changed = make(chan struct{})
 }
 
 // observed reports whether the loop has published anything yet.

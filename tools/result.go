@@ -140,10 +140,13 @@ func (h *handlers) describeError(id string, err error) string {
 	case api.KindNotFound:
 		return fmt.Sprintf("The upstream does not know task %s%s. Check that the id was copied exactly from the submission response; task ids can only be queried for 24 hours.", id, said)
 	case api.KindRejected:
+		if e.StatusCode >= 300 && e.StatusCode <= 399 {
+			return fmt.Sprintf("The upstream answered with a redirect%s. The server's base URL is most likely wrong (for example http:// for an https:// service): fix --base-url or GPTGE_BASE_URL and restart the server.", said)
+		}
 		return fmt.Sprintf("The upstream refused the query for task %s%s. Check the task id; repeating the same call will not help.", id, said)
 	case api.KindRateLimited:
 		if e.Held {
-			return fmt.Sprintf("The server is pacing its upstream queries to stay under its rate limit (--max-qps) and could not fit this one in time. Wait %s, then call again with the same task_id; the task itself is unaffected.", retryWait(e))
+			return fmt.Sprintf("The server is pacing its upstream queries (its --max-qps limit, or a pause the upstream asked for with a 429) and could not fit this one in time. Wait %s, then call again with the same task_id; the task itself is unaffected.", retryWait(e))
 		}
 		return fmt.Sprintf("The upstream is rate limiting task queries%s. Wait %s, then call again with the same task_id; the task itself is unaffected.", said, retryWait(e))
 	case api.KindUnavailable:

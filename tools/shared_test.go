@@ -3,12 +3,15 @@ package tools_test
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
@@ -189,5 +192,46 @@ func waitForRequests(t *testing.T, f *fakeUpstream, id string, n int) {
 			t.Fatalf("upstream saw %d requests for %q, want %d", f.requestsFor(id), id, n)
 		}
 		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func TestGetDuringRateLimitPauseAnswersPromptly(t *testing.T) {
+	f := newFakeUpstream(t)
+	id := "throttled-shared"
+	f.script(id, taskBody(id, "RUNNING", ""),
+		answer{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "30"}, body: `{"code":"Throttling","message":"slow down"}`},
+		taskBody(id, "RUNNING", ""))
+	deps := testDeps(t, f, testToken)
+	client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithRateLimit(100),
+		api.WithRetryPolicy(api.RetryPolicy{Retries: 3, BaseDelay: time.Millisecond, MaxRetryAfter: 10 * time.Second, CallTimeout: 15 * time.Second}))
+	if err != nil {
+		t.Fatalf("NewClient: %v", err)
+	}
+	deps.Client = client
+	c := connect(t, deps)
+
+	waitCtx, stopWait := context.WithCancel(context.Background())
+	defer stopWait()
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = tools.WaitForVideoTaskName
+		req.Params.Arguments = map[string]any{"task_id": id, "timeout_seconds": 60}
+		_, _ = c.CallTool(waitCtx, req)
+	}()
+	waitForRequests(t, f, id, 2) // RUNNING, then the 429 that pauses everyone for 30 s
+	time.Sleep(50 * time.Millisecond)
+
+	start := time.Now()
+	res := call(t, context.Background(), c, tools.GetVideoTaskName, map[string]any{"task_id": id})
+	elapsed := time.Since(start)
+	if text := resultText(res); !res.IsError || !strings.Contains(text, "slow down") {
+		t.Errorf("get during the pause = isError %v, %q; want the latest answer, the 429, quoted", res.IsError, text)
+	}
+	// The pause is 30 s and a get may take 15 s; an answer within 5 s shows it did not wait.
+	if elapsed > 5*time.Second {
+		t.Errorf("get during a rate-limit pause took %s, want an answer at once", elapsed)
+	}
+	if n := f.requestsFor(id); n != 2 {
+		t.Errorf("upstream got %d requests, want 2: nothing may be sent during the pause", n)
 	}
 }

@@ -191,8 +191,11 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 			return w.stopped()
 		case <-budget.C:
 			// An answer may have come just as the budget ended: take it if it is final.
-			if obs, seq, _, _ := loop.state(); seq > seen && obs.err == nil && obs.task.Status.Terminal() {
+			if obs, seq, _, _ := loop.state(); seq > seen && obs.final() {
 				w.polls++
+				if obs.err != nil {
+					return w.h.errorResult(w.taskID, obs.err)
+				}
 				return w.finished(taskResult(w.taskID, obs.task))
 			}
 			return w.outOfBudget()
@@ -248,6 +251,9 @@ func (w *waiter) stopped() *mcp.CallToolResult {
 
 func (w *waiter) progressMessage() string {
 	if w.lastErr != nil && w.last == nil {
+		if heldBack(w.lastErr) {
+			return fmt.Sprintf("waiting for a turn under the rate limit; waited %.0f s", w.waited())
+		}
 		return fmt.Sprintf("upstream not answering (%s); waited %.0f s", truncate(w.lastErr.Error(), 120), w.waited())
 	}
 	return fmt.Sprintf("%s; waited %.0f s", w.last.Status, w.waited())
