@@ -153,7 +153,10 @@ func TestRateLimitWaitHonoursCancellation(t *testing.T) {
 	}
 }
 
-func TestUrgentQueriesGoFirst(t *testing.T) {
+// newOrderedUpstream is an upstream answering RUNNING that records the task ids it is asked
+// for, in order of arrival.
+func newOrderedUpstream(t *testing.T) (*httptest.Server, func() []string) {
+	t.Helper()
 	var mu sync.Mutex
 	var order []string
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -162,7 +165,16 @@ func TestUrgentQueriesGoFirst(t *testing.T) {
 		mu.Unlock()
 		_, _ = w.Write([]byte(runningBody))
 	}))
-	defer srv.Close()
+	t.Cleanup(srv.Close)
+	return srv, func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(order)
+	}
+}
+
+func TestUrgentQueriesGoFirst(t *testing.T) {
+	srv, order := newOrderedUpstream(t)
 	c := newLimitedClient(t, srv.URL, 5) // one request per 200 ms
 
 	var wg sync.WaitGroup
@@ -173,24 +185,17 @@ func TestUrgentQueriesGoFirst(t *testing.T) {
 	wg.Go(func() { _, _ = c.GetTask(api.Urgent(context.Background()), "urgent") })
 	wg.Wait()
 
-	if len(order) != 5 {
-		t.Fatalf("upstream saw %v, want 5 requests", order)
+	got := order()
+	if len(got) != 5 {
+		t.Fatalf("upstream saw %v, want 5 requests", got)
 	}
-	if i := slices.Index(order, "urgent"); i > 1 {
-		t.Errorf("upstream order %v: the urgent query came after %d queued routine ones, want it next in line", order, i-1)
+	if i := slices.Index(got, "urgent"); i > 1 {
+		t.Errorf("upstream order %v: the urgent query came after %d queued routine ones, want it next in line", got, i-1)
 	}
 }
 
 func TestUrgentQueriesCannotStarveRoutineOnes(t *testing.T) {
-	var mu sync.Mutex
-	var order []string
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mu.Lock()
-		order = append(order, path.Base(r.URL.Path))
-		mu.Unlock()
-		_, _ = w.Write([]byte(runningBody))
-	}))
-	defer srv.Close()
+	srv, order := newOrderedUpstream(t)
 	c := newLimitedClient(t, srv.URL, 10) // one request per 100 ms
 
 	var wg sync.WaitGroup
@@ -205,15 +210,16 @@ func TestUrgentQueriesCannotStarveRoutineOnes(t *testing.T) {
 
 	// Urgent queries go first, but routine ones keep two of every three turns meanwhile: the
 	// last routine query comes before the last urgent one.
+	got := order()
 	lastRoutine, lastUrgent := -1, -1
-	for i, id := range order {
+	for i, id := range got {
 		if strings.HasPrefix(id, "routine-") {
 			lastRoutine = i
 		} else {
 			lastUrgent = i
 		}
 	}
-	if len(order) != 12 || lastRoutine > lastUrgent {
-		t.Errorf("upstream order %v: routine queries waited behind every urgent one", order)
+	if len(got) != 12 || lastRoutine > lastUrgent {
+		t.Errorf("upstream order %v: routine queries waited behind every urgent one", got)
 	}
 }

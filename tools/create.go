@@ -83,11 +83,7 @@ type creator struct {
 }
 
 func newCreator(d Deps) *creator {
-	c := &creator{client: d.Client, keyVariable: d.APIKeyVariable, logger: d.logger()}
-	if c.keyVariable == "" {
-		c.keyVariable = "GPTGE_API_KEY"
-	}
-	return c
+	return &creator{client: d.Client, keyVariable: d.apiKeyVariable(), logger: d.logger()}
 }
 
 // createVideoTask answers create_video_task: it validates everything against the chosen model,

@@ -113,6 +113,57 @@ func Register(s *server.MCPServer, deps Deps) {
 	}
 }
 
+// How many finished tasks are remembered, and for how long. A finished task never changes,
+// and its video URL lives 24 hours: a repeated question within the hour costs no request.
+const (
+	finishedTaskTTL   = time.Hour
+	finishedTaskLimit = 4096
+)
+
+// handlers holds what the tool handlers share.
+type handlers struct {
+	hub             *pollHub
+	pollInterval    time.Duration
+	maxPollInterval time.Duration
+	waitTimeout     time.Duration
+	keyVariable     string
+	stopping        <-chan struct{}
+	logger          *slog.Logger
+	downloads       *downloader // nil: downloads are off
+}
+
+func newHandlers(d Deps) *handlers {
+	h := &handlers{
+		pollInterval:    d.PollInterval,
+		maxPollInterval: d.MaxPollInterval,
+		waitTimeout:     d.WaitTimeout,
+		keyVariable:     d.apiKeyVariable(),
+		stopping:        d.Stopping,
+		logger:          d.logger(),
+	}
+	if h.pollInterval <= 0 {
+		h.pollInterval = DefaultPollInterval
+	}
+	if h.maxPollInterval < h.pollInterval {
+		h.maxPollInterval = max(h.pollInterval, DefaultMaxPollInterval)
+	}
+	if h.waitTimeout <= 0 {
+		h.waitTimeout = DefaultWaitTimeout
+	}
+	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
+		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
+	h.downloads = newDownloader(d)
+	return h
+}
+
+// apiKeyVariable names the key's environment variable for messages, GPTGE_API_KEY unless set.
+func (d Deps) apiKeyVariable() string {
+	if d.APIKeyVariable == "" {
+		return "GPTGE_API_KEY"
+	}
+	return d.APIKeyVariable
+}
+
 func (d Deps) logger() *slog.Logger {
 	if d.Logger == nil {
 		return slog.New(slog.DiscardHandler)

@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math"
 	"time"
 
@@ -42,52 +41,6 @@ func (h *handlers) progressLead() time.Duration {
 
 // backoffFactor is how much the pause between polls grows after each poll.
 const backoffFactor = 1.5
-
-// How many finished tasks are remembered, and for how long. A finished task never changes,
-// and its video URL lives 24 hours: a repeated question within the hour costs no request.
-const (
-	finishedTaskTTL   = time.Hour
-	finishedTaskLimit = 4096
-)
-
-// handlers holds what the tool handlers share.
-type handlers struct {
-	hub             *pollHub
-	pollInterval    time.Duration
-	maxPollInterval time.Duration
-	waitTimeout     time.Duration
-	keyVariable     string
-	stopping        <-chan struct{}
-	logger          *slog.Logger
-	downloads       *downloader // nil: downloads are off
-}
-
-func newHandlers(d Deps) *handlers {
-	h := &handlers{
-		pollInterval:    d.PollInterval,
-		maxPollInterval: d.MaxPollInterval,
-		waitTimeout:     d.WaitTimeout,
-		keyVariable:     d.APIKeyVariable,
-		stopping:        d.Stopping,
-		logger:          d.logger(),
-	}
-	if h.pollInterval <= 0 {
-		h.pollInterval = DefaultPollInterval
-	}
-	if h.maxPollInterval < h.pollInterval {
-		h.maxPollInterval = max(h.pollInterval, DefaultMaxPollInterval)
-	}
-	if h.waitTimeout <= 0 {
-		h.waitTimeout = DefaultWaitTimeout
-	}
-	if h.keyVariable == "" {
-		h.keyVariable = "GPTGE_API_KEY"
-	}
-	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
-		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
-	h.downloads = newDownloader(d)
-	return h
-}
 
 // waitInput is wait_for_video_task's arguments, the budget resolved.
 type waitInput struct {
