@@ -119,16 +119,6 @@ func parseCommandLine(fs *flag.FlagSet, args []string) (*command, error) {
 	return cmd, nil
 }
 
-// defaultLogLevel is info for the server, and error for a command: its stderr is for the
-// person at the terminal, who gets every failure from the result itself (a failed query, a
-// video not saved) and would otherwise read it twice, once as a warning log line.
-func defaultLogLevel(cfg config) string {
-	if cfg.command != nil {
-		return "error"
-	}
-	return "info"
-}
-
 // commandRunner runs one command against an in-process client of the server.
 type commandRunner struct {
 	c           *client.Client
