@@ -58,8 +58,8 @@ type Client struct {
 	httpClient *http.Client
 	userAgent  string
 	retry      RetryPolicy
-	limiter    *rateLimiter // nil: no limit
-	provider   Provider     // "": ProviderGPTGE
+	limiter    Limiter  // nil: no limit
+	provider   Provider // "": ProviderGPTGE
 	logger     *slog.Logger
 }
 
@@ -117,8 +117,18 @@ func WithRateLimit(perSecond float64) Option {
 	return func(c *Client) error {
 		c.limiter = nil
 		if perSecond > 0 {
-			c.limiter = newRateLimiter(perSecond)
+			c.limiter = NewLimiter(perSecond)
 		}
+		return nil
+	}
+}
+
+// WithLimiter has every request of this client, retries included, take its turn from l, and
+// every 429 pause l, as WithRateLimit does with a limiter of its own. Clients that share l
+// share its limit. Nil means no limit.
+func WithLimiter(l Limiter) Option {
+	return func(c *Client) error {
+		c.limiter = l
 		return nil
 	}
 }
@@ -285,15 +295,28 @@ func (c *Client) awaitTurn(ctx context.Context, urgent bool) *Error {
 	if c.limiter == nil {
 		return nil
 	}
-	wait, err := c.limiter.wait(ctx, urgent)
+	err := c.limiter.Wait(ctx, urgent)
+	var noTurn *NoTurnError
 	switch {
 	case err == nil:
 		return nil
-	case errors.Is(err, errTurnTooLate), errors.Is(err, context.DeadlineExceeded):
+	case errors.As(err, &noTurn), errors.Is(err, context.DeadlineExceeded):
+		var wait time.Duration
+		if noTurn != nil {
+			wait = noTurn.Wait
+		}
 		return &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
 			Message: "too many upstream requests at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back; nothing was sent"}
 	}
 	return contextError(ctx, nil, 0)
+}
+
+// rateLimited pauses the rate limit after the upstream answered e with 429: for its
+// Retry-After, at most maxRateLimitPause, or a second when it gave none.
+func (c *Client) rateLimited(e *Error) {
+	if e.Kind == KindRateLimited && c.limiter != nil {
+		c.limiter.Pause(min(cmp.Or(e.RetryAfter, time.Second), maxRateLimitPause))
+	}
 }
 
 // getOnce makes one request and classifies its outcome.
@@ -340,9 +363,7 @@ func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
 
 	if !ok {
 		e := statusError(resp, body)
-		if e.Kind == KindRateLimited && c.limiter != nil {
-			c.limiter.pause(min(cmp.Or(e.RetryAfter, time.Second), maxRateLimitPause))
-		}
+		c.rateLimited(e)
 		return nil, e
 	}
 	task, derr := decodeTask(body)

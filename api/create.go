@@ -2,7 +2,6 @@ package api
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -245,9 +244,7 @@ func (c *Client) postOnce(ctx context.Context, target string, body []byte) (task
 	raw = c.redact(raw)
 	if !ok {
 		e := submitStatusError(resp, raw)
-		if e.Kind == KindRateLimited && c.limiter != nil {
-			c.limiter.pause(min(cmp.Or(e.RetryAfter, time.Second), maxRateLimitPause))
-		}
+		c.rateLimited(e)
 		return nil, e, true
 	}
 	t, derr := decodeTask(raw)

@@ -2,11 +2,47 @@ package api
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
 )
+
+// Limiter is the rate-limit policy of one upstream account: every request a Client sends,
+// retries included, takes a turn from it first, and an answer of 429 pauses it. NewLimiter is
+// the policy of one process; an implementation shared by several processes can stand in for
+// it (see WithLimiter).
+type Limiter interface {
+	// Wait blocks until a request may be sent, or until ctx ends. Urgent requests (see
+	// Urgent) go before routine ones as far as the limiter can order them. When no turn can
+	// come early enough before ctx's deadline for a request to finish, Wait returns a
+	// *NoTurnError at once rather than wait in vain.
+	Wait(ctx context.Context, urgent bool) error
+	// Pause holds every request back for at least d: the upstream answered 429.
+	Pause(d time.Duration)
+}
+
+// NoTurnError is a Limiter's answer when no turn comes in time: nothing was sent.
+type NoTurnError struct {
+	// Wait is how long the request would have had to wait for its turn; 0 when unknown.
+	Wait time.Duration
+}
+
+func (e *NoTurnError) Error() string {
+	return fmt.Sprintf("rate limit: no turn before the deadline (the next is %s away)", e.Wait.Round(time.Millisecond))
+}
+
+// NewLimiter returns the in-process Limiter: at most perSecond requests a second (at least one
+// an hour), released evenly.
+//
+// It keeps its own queues rather than golang.org/x/time/rate, whose reservations are served
+// in the order they were made: the policy here needs what that cannot give, namely urgent
+// callers passing queued routine ones (with a share kept for the routine ones), a turn that
+// comes too late refused at once rather than reserved, a turn granted to a caller that left
+// handed on, and a 429 that moves every queued turn back.
+func NewLimiter(perSecond float64) Limiter {
+	return newRateLimiter(perSecond)
+}
 
 // rateLimiter releases requests evenly: at most one per interval, process-wide. A caller that
 // arrives early queues for its turn instead of failing, so under pressure polls are spaced out
@@ -43,8 +79,6 @@ const (
 // that cannot finish, and the poll would be made again.
 const minRequestTime = 2 * time.Second
 
-var errTurnTooLate = errors.New("rate limit: no turn before the deadline")
-
 // maxInterval bounds the spacing, so that a tiny rate cannot overflow it.
 const maxInterval = time.Hour
 
@@ -56,10 +90,9 @@ func newRateLimiter(perSecond float64) *rateLimiter {
 	return &rateLimiter{interval: interval}
 }
 
-// wait blocks until the caller's turn, or until ctx ends. When the turn would come too close
-// to ctx's deadline it returns at once, with errTurnTooLate and how long the caller would have
-// had to wait.
-func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, error) {
+// Wait blocks until the caller's turn, or until ctx ends. When the turn would come too close
+// to ctx's deadline it returns a *NoTurnError at once.
+func (l *rateLimiter) Wait(ctx context.Context, urgent bool) error {
 	queue := backgroundQueue
 	if urgent {
 		queue = urgentQueue
@@ -69,7 +102,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) == 0 && !now.Before(l.next) {
 		l.next = now.Add(l.interval)
 		l.mu.Unlock()
-		return 0, l.space(ctx)
+		return l.space(ctx)
 	}
 	// How many turns go before this caller's: urgent callers pass routine ones, but give
 	// them routineShare turns of every routineShare+1 while both queue.
@@ -87,7 +120,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 	turn = turn.Add(time.Duration(ahead) * l.interval)
 	if deadline, ok := ctx.Deadline(); ok && turn.Add(minRequestTime).After(deadline) {
 		l.mu.Unlock()
-		return turn.Sub(now), errTurnTooLate
+		return &NoTurnError{Wait: turn.Sub(now)}
 	}
 	w := &rateLimitWaiter{turn: make(chan struct{})}
 	l.queues[queue] = append(l.queues[queue], w)
@@ -96,7 +129,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 
 	select {
 	case <-w.turn:
-		return 0, l.space(ctx)
+		return l.space(ctx)
 	case <-ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
@@ -115,7 +148,7 @@ func (l *rateLimiter) wait(ctx context.Context, urgent bool) (time.Duration, err
 				l.armLocked(now)
 			}
 		}
-		return 0, ctx.Err()
+		return ctx.Err()
 	}
 }
 
@@ -194,8 +227,8 @@ func (l *rateLimiter) countTurnLocked(q int) {
 	}
 }
 
-// pause holds every request back until at least now+d.
-func (l *rateLimiter) pause(d time.Duration) {
+// Pause holds every request back until at least now+d.
+func (l *rateLimiter) Pause(d time.Duration) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if until := time.Now().Add(d); until.After(l.next) {
