@@ -37,11 +37,23 @@ func (o observation) retryAfter() time.Duration {
 	return 0
 }
 
-// pollHub shares upstream polling between callers: every caller interested in a task id
-// subscribes to one poll loop for that id, so the upstream sees the requests of one caller
-// however many wait. A loop polls while anyone subscribes and ends with its last
-// subscriber. Finished tasks are remembered, so that asking again costs no request.
-type pollHub struct {
+// pollHub is the one owner of waiting: every caller interested in a task id subscribes to
+// one poll loop for that id, so the upstream sees the requests of one caller however many
+// wait, and finished tasks are remembered, so that asking again costs no request. localHub is
+// a process on its own.
+type pollHub interface {
+	// subscribe returns the remembered final state of id when there is one, else the poll
+	// loop of id, started if nobody polls it yet. Every loop returned must be released with
+	// unsubscribe.
+	subscribe(id string) (*api.Task, *pollLoop)
+	// unsubscribe releases a subscription; the last one stops the loop, in the middle of a
+	// request if need be.
+	unsubscribe(loop *pollLoop)
+}
+
+// localHub is the pollHub of one process. A loop polls while anyone subscribes and ends with
+// its last subscriber.
+type localHub struct {
 	client          *api.Client
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
@@ -52,8 +64,8 @@ type pollHub struct {
 	loops map[string]*pollLoop
 }
 
-func newPollHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger) *pollHub {
-	return &pollHub{
+func newLocalHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger) *localHub {
+	return &localHub{
 		client:          client,
 		logger:          logger,
 		pollInterval:    pollInterval,
@@ -63,10 +75,7 @@ func newPollHub(client *api.Client, pollInterval, maxPollInterval time.Duration,
 	}
 }
 
-// subscribe returns the remembered final state of id when there is one, else the poll loop
-// of id, started if nobody polls it yet. Every loop returned must be released with
-// unsubscribe.
-func (h *pollHub) subscribe(id string) (*api.Task, *pollLoop) {
+func (h *localHub) subscribe(id string) (*api.Task, *pollLoop) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if task, ok := h.finished.get(id); ok {
@@ -75,7 +84,7 @@ func (h *pollHub) subscribe(id string) (*api.Task, *pollLoop) {
 	loop := h.loops[id]
 	if loop == nil {
 		ctx, cancel := context.WithCancel(context.Background())
-		loop = &pollLoop{id: id, cancel: cancel, changed: make(chan struct{}), poke: make(chan struct{}, 1)}
+		loop = newPollLoop(id, cancel)
 		h.loops[id] = loop
 		go h.run(ctx, loop)
 	}
@@ -83,9 +92,7 @@ func (h *pollHub) subscribe(id string) (*api.Task, *pollLoop) {
 	return nil, loop
 }
 
-// unsubscribe releases a subscription; the last one stops the loop, in the middle of a
-// request if need be.
-func (h *pollHub) unsubscribe(loop *pollLoop) {
+func (h *localHub) unsubscribe(loop *pollLoop) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	loop.subscribers--
@@ -99,50 +106,18 @@ func (h *pollHub) unsubscribe(loop *pollLoop) {
 
 // run polls one task until it ends or nobody waits. The pause between polls starts at
 // pollInterval and grows towards maxPollInterval; a Retry-After stretches it.
-func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
+func (h *localHub) run(ctx context.Context, loop *pollLoop) {
 	interval := h.pollInterval
 	// The first poll, and one a caller asks for, has someone waiting on it: under the rate
 	// limit it goes before the routine polls of other tasks.
 	urgent := true
 	for {
-		pollCtx := ctx
-		if urgent {
-			pollCtx = api.Urgent(ctx)
-		}
-		task, err := h.client.GetTask(pollCtx, loop.id)
-		if ctx.Err() != nil {
-			return // the last subscriber left
-		}
-		// A caller that asked for a poll while this one was under way has its answer.
-		select {
-		case <-loop.poke:
-		default:
-		}
-		obs := observation{task: task, err: err, at: time.Now()}
-		pause := max(interval, obs.retryAfter())
-		if heldBack(err) && loop.observed() {
-			// The rate limit kept this poll from being sent: nothing new was learned, and
-			// the subscribers keep the observation they have.
-			h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", pause)
-			loop.reschedule(obs.at.Add(pause))
-		} else {
-			h.log(ctx, loop, obs)
-			if obs.final() {
-				h.mu.Lock()
-				if err == nil && task.Status != api.StatusUnknown {
-					h.finished.put(loop.id, task)
-				}
-				if h.loops[loop.id] == loop {
-					delete(h.loops, loop.id)
-				}
-				h.mu.Unlock()
-				loop.publish(obs, time.Time{})
-				return
-			}
-			loop.publish(obs, obs.at.Add(pause))
+		pause, held, done := h.poll(ctx, loop, urgent, interval)
+		if done {
+			return
 		}
 		// A poll the rate limit held back keeps its urgency for the next try.
-		urgent = urgent && heldBack(err)
+		urgent = urgent && held
 		timer := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
@@ -157,6 +132,51 @@ func (h *pollHub) run(ctx context.Context, loop *pollLoop) {
 	}
 }
 
+// poll queries the task once and tells the loop's subscribers what it found. It returns the
+// pause before the next poll (interval, or longer when the upstream asked), whether the rate
+// limit held the query back (nothing was sent, nothing learned), and whether the loop is
+// over: the task ended, or the last subscriber left.
+func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interval time.Duration) (pause time.Duration, held, done bool) {
+	pollCtx := ctx
+	if urgent {
+		pollCtx = api.Urgent(ctx)
+	}
+	task, err := h.client.GetTask(pollCtx, loop.id)
+	if ctx.Err() != nil {
+		return 0, false, true // the last subscriber left
+	}
+	// A caller that asked for a poll while this one was under way has its answer.
+	select {
+	case <-loop.poke:
+	default:
+	}
+	obs := observation{task: task, err: err, at: time.Now()}
+	pause = max(interval, obs.retryAfter())
+	held = heldBack(err)
+	if held && loop.observed() {
+		// The rate limit kept this poll from being sent: nothing new was learned, and
+		// the subscribers keep the observation they have.
+		h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", pause)
+		loop.reschedule(obs.at.Add(pause))
+		return pause, true, false
+	}
+	h.log(ctx, loop, obs)
+	if obs.final() {
+		h.mu.Lock()
+		if err == nil && task.Status != api.StatusUnknown {
+			h.finished.put(loop.id, task)
+		}
+		if h.loops[loop.id] == loop {
+			delete(h.loops, loop.id)
+		}
+		h.mu.Unlock()
+		loop.publish(obs, time.Time{})
+		return 0, held, true
+	}
+	loop.publish(obs, obs.at.Add(pause))
+	return pause, held, false
+}
+
 // heldBack reports an error that stands for no request at all: the client's own rate limit
 // would not have let it through in time.
 func heldBack(err error) bool {
@@ -166,7 +186,7 @@ func heldBack(err error) bool {
 
 // log records one poll: at debug level while the task runs, at info level when it ends. A
 // video URL is logged without its query string: the signature is a credential.
-func (h *pollHub) log(ctx context.Context, loop *pollLoop, obs observation) {
+func (h *localHub) log(ctx context.Context, loop *pollLoop, obs observation) {
 	if obs.err != nil {
 		h.logger.WarnContext(ctx, "task query failed", "task_id", loop.id, "error", obs.err.Error())
 		return
@@ -204,13 +224,17 @@ type pollLoop struct {
 	cancel context.CancelFunc
 	poke   chan struct{} // asks for the next poll now
 
-	subscribers int // guarded by pollHub.mu
+	subscribers int // guarded by the hub's lock
 
 	mu       sync.Mutex
 	latest   observation
 	seq      int           // observations published so far
 	nextPoll time.Time     // when the next poll starts; zero once the loop has ended
 	changed  chan struct{} // closed, and replaced, at every publish
+}
+
+func newPollLoop(id string, cancel context.CancelFunc) *pollLoop {
+	return &pollLoop{id: id, cancel: cancel, changed: make(chan struct{}), poke: make(chan struct{}, 1)}
 }
 
 func (l *pollLoop) publish(obs observation, nextPoll time.Time) {

@@ -136,7 +136,7 @@ func (h *handlers) describeError(id string, err error) string {
 	case api.KindMissingAPIKey:
 		return fmt.Sprintf("The server has no API key: %s is not set. Add %s to the \"env\" block of this server's entry in your MCP client configuration (e.g. claude_desktop_config.json), then restart the server.", h.keyVariable, h.keyVariable)
 	case api.KindUnauthorized:
-		return fmt.Sprintf("The upstream refused the API key%s. Check that %s holds %s, then restart the server; retrying as is will not help.", said, h.keyVariable, keyHint(h.hub.client))
+		return fmt.Sprintf("The upstream refused the API key%s. Check that %s holds %s, then restart the server; retrying as is will not help.", said, h.keyVariable, keyHint(h.client))
 	case api.KindNotFound:
 		return fmt.Sprintf("The upstream does not know task %s%s. Check that the id was copied exactly from the submission response; task ids can only be queried for 24 hours.", id, said)
 	case api.KindRejected:

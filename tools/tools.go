@@ -122,7 +122,8 @@ const (
 
 // handlers holds what the tool handlers share.
 type handlers struct {
-	hub             *pollHub
+	client          *api.Client
+	hub             pollHub
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
@@ -134,6 +135,7 @@ type handlers struct {
 
 func newHandlers(d Deps) *handlers {
 	h := &handlers{
+		client:          d.Client,
 		pollInterval:    d.PollInterval,
 		maxPollInterval: d.MaxPollInterval,
 		waitTimeout:     d.WaitTimeout,
@@ -150,7 +152,7 @@ func newHandlers(d Deps) *handlers {
 	if h.waitTimeout <= 0 {
 		h.waitTimeout = DefaultWaitTimeout
 	}
-	h.hub = newPollHub(d.Client, h.pollInterval, h.maxPollInterval,
+	h.hub = newLocalHub(d.Client, h.pollInterval, h.maxPollInterval,
 		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
 	h.downloads = newDownloader(d)
 	return h
