@@ -5,8 +5,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/video-task-mcp/video-task-mcp/internal/download"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
-	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
 // downloadSettings resolves --download-dir: the directory, absolute and made if missing, and
@@ -17,7 +17,7 @@ func downloadSettings(cfg config, logger *slog.Logger) (string, *http.Client, er
 	if cfg.downloadDir == "" {
 		return "", nil, nil
 	}
-	dir, err := tools.PrepareDownloadDir(cfg.downloadDir)
+	dir, err := download.PrepareDir(cfg.downloadDir)
 	if err != nil {
 		return "", nil, fmt.Errorf("--download-dir: %w", err)
 	}

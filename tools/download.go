@@ -11,6 +11,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/download"
 	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
@@ -94,31 +95,31 @@ func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (
 		go func() {
 			select {
 			case <-h.stopping:
-				cancel(errStopping)
+				cancel(download.ErrStopping)
 			case <-ctx.Done():
 			}
 		}()
 	}
-	saved, err := h.downloads.save(ctx, in.TaskID, r.VideoURL)
+	saved, err := h.downloads.Save(ctx, in.TaskID, r.VideoURL)
 	if err != nil {
 		h.logger.WarnContext(ctx, "video not saved", "task_id", in.TaskID, "video_url", redactQuery(r.VideoURL), "error", err.Error())
 		r.Summary = fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: call download_video again to retry, or download it from %s.",
-			h.downloads.dir, truncate(err.Error(), 300), expiryText(r), r.VideoURL)
+			h.downloads.Dir(), truncate(err.Error(), 300), expiryText(r), r.VideoURL)
 		return toolResult(r), nil
 	}
-	if !saved.reused {
-		h.logger.InfoContext(ctx, "video saved", "task_id", in.TaskID, "path", saved.path, "bytes", saved.size)
+	if !saved.Reused {
+		h.logger.InfoContext(ctx, "video saved", "task_id", in.TaskID, "path", saved.Path, "bytes", saved.Size)
 	}
-	r.LocalPath = saved.path
+	r.LocalPath = saved.Path
 	how := "The video is saved"
-	if saved.reused {
+	if saved.Reused {
 		how = "The video was already saved"
 	}
 	r.Summary = fmt.Sprintf("%s at %s (%s); this copy does not expire. The video URL works until %s.",
-		how, saved.path, formatBytes(saved.size), expiryText(r))
+		how, saved.Path, download.FormatBytes(saved.Size), expiryText(r))
 	res = toolResult(r)
 	// The remote link came with toolResult; the local one follows it.
-	res.Content = append(res.Content, localVideoLink(r, saved.size))
+	res.Content = append(res.Content, localVideoLink(r, saved.Size))
 	return res, nil
 }
 

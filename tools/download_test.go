@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/video-task-mcp/video-task-mcp/internal/download"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
@@ -129,7 +130,7 @@ func downloadDeps(t *testing.T, f *fakeUpstream) (tools.Deps, string) {
 	deps := testDeps(t, f, testToken)
 	dir := t.TempDir()
 	deps.DownloadDir = dir
-	deps.DownloadHTTPClient = tools.NewLoopbackDownloadClient()
+	deps.DownloadHTTPClient = download.NewLoopbackClient()
 	return deps, dir
 }
 
@@ -551,39 +552,5 @@ func TestDownloadVideoDefinition(t *testing.T) {
 	}
 	if diff := cmp.Diff(string(golden), pretty.String()); diff != "" {
 		t.Errorf("definition of %s drifted from %s (-want +got); rerun with %s=1 if deliberate:\n%s", tools.DownloadVideoName, path, updateGoldenEnv, diff)
-	}
-}
-
-func TestPrepareDownloadDir(t *testing.T) {
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("USERPROFILE", home)
-
-	got, err := tools.PrepareDownloadDir("~/videos/wan")
-	if want := filepath.Join(home, "videos", "wan"); err != nil || got != want {
-		t.Errorf("PrepareDownloadDir(~/videos/wan) = %q, %v; want %q", got, err, want)
-	}
-	if info, err := os.Stat(got); err != nil || !info.IsDir() {
-		t.Errorf("the directory was not made: %v", err)
-	}
-	if names := dirEntries(t, got); len(names) != 0 {
-		t.Errorf("the write test left %v behind", names)
-	}
-
-	t.Chdir(home)
-	got, err = tools.PrepareDownloadDir("relative")
-	if want := filepath.Join(home, "relative"); err != nil || !filepath.IsAbs(got) || got != want {
-		t.Errorf("PrepareDownloadDir(relative) = %q, %v; want %q", got, err, want)
-	}
-
-	file := filepath.Join(home, "a-file")
-	if err := os.WriteFile(file, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tools.PrepareDownloadDir(file); err == nil {
-		t.Errorf("PrepareDownloadDir(a file) succeeded, want an error")
-	}
-	if _, err := tools.PrepareDownloadDir("  "); err == nil {
-		t.Errorf("PrepareDownloadDir(blank) succeeded, want an error")
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/download"
 )
 
 // Names of the tools.
@@ -42,11 +43,11 @@ type Deps struct {
 	// only the query tools.
 	EnableCreate bool
 	// DownloadDir, when set, offers the download_video tool, which saves finished videos
-	// there; it must be absolute and exist (see PrepareDownloadDir). Empty: nothing is ever
+	// there; it must be absolute and exist (see download.PrepareDir). Empty: nothing is ever
 	// written to disk.
 	DownloadDir string
 	// DownloadHTTPClient fetches videos (default: a client of its own, with timeouts and no
-	// API key); MaxDownloadBytes bounds one video (default DefaultMaxDownloadBytes).
+	// API key); MaxDownloadBytes bounds one video (default download.DefaultMaxBytes).
 	DownloadHTTPClient *http.Client
 	MaxDownloadBytes   int64
 }
@@ -130,7 +131,7 @@ type handlers struct {
 	keyVariable     string
 	stopping        <-chan struct{}
 	logger          *slog.Logger
-	downloads       *downloader // nil: downloads are off
+	downloads       *download.Downloader // nil: downloads are off
 }
 
 func newHandlers(d Deps) *handlers {
@@ -154,7 +155,9 @@ func newHandlers(d Deps) *handlers {
 	}
 	h.hub = newLocalHub(d.Client, h.pollInterval, h.maxPollInterval,
 		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
-	h.downloads = newDownloader(d)
+	if d.DownloadDir != "" {
+		h.downloads = download.New(d.DownloadDir, d.DownloadHTTPClient, d.MaxDownloadBytes)
+	}
 	return h
 }
 

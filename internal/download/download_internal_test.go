@@ -1,4 +1,4 @@
-package tools
+package download
 
 import (
 	"context"
@@ -132,25 +132,10 @@ func TestCheckContent(t *testing.T) {
 func TestFormatBytes(t *testing.T) {
 	tests := map[int64]string{0: "0 B", 1023: "1023 B", 1024: "1.0 KB", 4641: "4.5 KB", 25 << 20: "25.0 MB", 1 << 30: "1.0 GB"}
 	for n, want := range tests {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
-}
-
-func TestFileURI(t *testing.T) {
-	if got, want := fileURI("/tmp/v/relay%3Aabc.mp4"), "file:///tmp/v/relay%253Aabc.mp4"; got != want {
-		t.Errorf("fileURI = %q, want %q", got, want)
-	}
-	if got, want := fileURI("/tmp/my videos/a.mp4"), "file:///tmp/my%20videos/a.mp4"; got != want {
-		t.Errorf("fileURI = %q, want %q", got, want)
-	}
-}
-
-// NewLoopbackDownloadClient is the default download client, allowed to reach loopback addresses
-// where httptest servers listen; for the tools_test package only.
-func NewLoopbackDownloadClient() *http.Client {
-	return newGuardedDownloadClient(http.ProxyFromEnvironment, true)
 }
 
 func TestRefuseLocalDial(t *testing.T) {
@@ -191,11 +176,11 @@ func TestDefaultDownloadClientRefusesLocalAddresses(t *testing.T) {
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
-	d := newDownloader(Deps{DownloadDir: dir})
+	d := New(dir, nil, 0)
 	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
 	for _, host := range []string{"127.0.0.1:" + port, "localhost:" + port, "[::1]:" + port, "10.0.0.1", "169.254.169.254"} {
-		_, err := d.save(context.Background(), "t1", "http://"+host+"/v.mp4?Signature=x")
-		var de *downloadError
+		_, err := d.Save(context.Background(), "t1", "http://"+host+"/v.mp4?Signature=x")
+		var de *Error
 		if !errors.As(err, &de) || !errors.Is(err, errLocalAddress) ||
 			de.Error() != "the video could not be fetched: "+errLocalAddress.Error() {
 			t.Errorf("save(%s) = %v, want the refusal to fetch from a local address", host, err)
@@ -213,8 +198,8 @@ func TestDefaultDownloadClientRefusesLocalAddresses(t *testing.T) {
 func TestDownloadRedirectToLocalAddressRefused(t *testing.T) {
 	srv := httptest.NewServer(http.RedirectHandler("http://169.254.169.254/latest/meta-data/", http.StatusFound))
 	defer srv.Close()
-	d := newDownloader(Deps{DownloadDir: t.TempDir(), DownloadHTTPClient: newGuardedDownloadClient(noProxy, true)})
-	_, err := d.save(context.Background(), "t1", srv.URL+"/v.mp4")
+	d := New(t.TempDir(), newGuardedClient(noProxy, true), 0)
+	_, err := d.Save(context.Background(), "t1", srv.URL+"/v.mp4")
 	if !errors.Is(err, errLocalAddress) {
 		t.Errorf("save through a redirect to 169.254.169.254 = %v, want the refusal", err)
 	}
@@ -236,15 +221,14 @@ func TestDownloadThroughProxy(t *testing.T) {
 	}))
 	defer proxy.Close()
 	proxyURL, _ := url.Parse(proxy.URL)
-	d := newDownloader(Deps{DownloadDir: t.TempDir(),
-		DownloadHTTPClient: newGuardedDownloadClient(http.ProxyURL(proxyURL), false)})
+	d := New(t.TempDir(), newGuardedClient(http.ProxyURL(proxyURL), false), 0)
 
-	saved, err := d.save(context.Background(), "public", "http://93.184.215.14/v.mp4")
-	if err != nil || saved.size != 12 {
+	saved, err := d.Save(context.Background(), "public", "http://93.184.215.14/v.mp4")
+	if err != nil || saved.Size != 12 {
 		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
 	}
 	for _, u := range []string{"http://169.254.169.254/latest/", "http://[::1]/x", "http://localhost/x", "http://10.0.0.1/x"} {
-		if _, err := d.save(context.Background(), "local", u); !errors.Is(err, errLocalAddress) {
+		if _, err := d.Save(context.Background(), "local", u); !errors.Is(err, errLocalAddress) {
 			t.Errorf("save(%s) through the proxy = %v, want the refusal", u, err)
 		}
 	}
@@ -289,15 +273,15 @@ func TestProxyAddressNotReachableDirectly(t *testing.T) {
 		}
 		return proxyURL, nil
 	}
-	client := newGuardedDownloadClient(choose, false)
+	client := newGuardedClient(choose, false)
 	defer client.CloseIdleConnections()
-	d := newDownloader(Deps{DownloadDir: t.TempDir(), DownloadHTTPClient: client})
+	d := New(t.TempDir(), client, 0)
 
-	saved, err := d.save(context.Background(), "public", "http://93.184.215.14/v.mp4")
-	if err != nil || saved.size != 12 {
+	saved, err := d.Save(context.Background(), "public", "http://93.184.215.14/v.mp4")
+	if err != nil || saved.Size != 12 {
 		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
 	}
-	if _, err := d.save(context.Background(), "internal", proxy.URL+"/internal"); !errors.Is(err, errLocalAddress) {
+	if _, err := d.Save(context.Background(), "internal", proxy.URL+"/internal"); !errors.Is(err, errLocalAddress) {
 		t.Errorf("save(%s/internal), not proxied = %v, want the refusal", proxy.URL, err)
 	}
 	resp, err := client.Get(proxy.URL + "/internal")
@@ -308,7 +292,7 @@ func TestProxyAddressNotReachableDirectly(t *testing.T) {
 		t.Errorf("GET %s/internal, not proxied = %v, want the refusal", proxy.URL, err)
 	}
 	// A redirect is routed anew: the hop to the proxy's address goes direct, and is refused.
-	if _, err := d.save(context.Background(), "redirected", "http://93.184.215.14/redirect"); !errors.Is(err, errLocalAddress) {
+	if _, err := d.Save(context.Background(), "redirected", "http://93.184.215.14/redirect"); !errors.Is(err, errLocalAddress) {
 		t.Errorf("save through a redirect to the proxy's address = %v, want the refusal", err)
 	}
 	mu.Lock()
