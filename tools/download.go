@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 	"path/filepath"
@@ -102,7 +103,8 @@ func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (
 	}
 	saved, err := h.downloads.Save(ctx, in.TaskID, r.VideoURL)
 	if err != nil {
-		h.logger.WarnContext(ctx, "video not saved", "task_id", in.TaskID, "video_url", redactQuery(r.VideoURL), "error", err.Error())
+		h.logger.WarnContext(ctx, "video not saved", "task_id", in.TaskID, "video_url", redactQuery(r.VideoURL),
+			"error", err.Error(), "cause", errors.Unwrap(err))
 		r.Summary = fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: call download_video again to retry, or download it from %s.",
 			h.downloads.Dir(), truncate(err.Error(), 300), expiryText(r), r.VideoURL)
 		return toolResult(r), nil

@@ -275,7 +275,7 @@ func TestDownloadVideoFailuresKeepTheResult(t *testing.T) {
 		limit  int64
 		want   string // in the summary
 	}{
-		{"expired link", videoAnswer{status: http.StatusForbidden, contentType: "application/xml", body: oss403}, 0, "HTTP 403 (AccessDenied: Request has expired.)"},
+		{"expired link", videoAnswer{status: http.StatusForbidden, contentType: "application/xml", body: oss403}, 0, "HTTP 403 (AccessDenied); the link may have expired"},
 		{"html page", videoAnswer{contentType: "text/html; charset=utf-8", body: []byte("<html>login</html>")}, 0, "sent text/html, not an MP4 video"},
 		{"sniffed content type", videoAnswer{body: mp4}, 0, ""}, // net/http sniffs video/mp4; checked below
 		{"no content type", videoAnswer{body: mp4, noType: true}, 0, "sent no Content-Type"},

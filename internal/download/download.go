@@ -7,18 +7,20 @@ package download
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/hex"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -89,7 +91,13 @@ type Error struct {
 func (e *Error) Error() string { return e.msg }
 func (e *Error) Unwrap() error { return e.err }
 
+// failf is a *Error with the message format and args make, wrapping err; a *url.Error is
+// unwrapped, so that logging the cause never logs the URL.
 func failf(err error, format string, args ...any) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
 	return &Error{msg: fmt.Sprintf(format, args...), err: err}
 }
 
@@ -228,7 +236,7 @@ func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL st
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return 0, failf(nil, "the video host answered HTTP %d%s%s", resp.StatusCode, storageSaid(resp), expiredHint(resp.StatusCode))
+		return 0, failf(nil, "the video host answered HTTP %d%s%s", resp.StatusCode, storeCode(resp), expiredHint(resp.StatusCode))
 	}
 	if resp.ContentLength > d.maxBytes {
 		return 0, failf(nil, "the video is %s, more than the %s a download may take", FormatBytes(resp.ContentLength), FormatBytes(d.maxBytes))
@@ -270,9 +278,11 @@ func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL st
 	switch {
 	case err != nil && ctx.Err() != nil:
 		return 0, failf(err, "the download stopped: %s", describeFetchError(ctx, err))
-	case err != nil:
-		// A failed read or write: io.Copy does not say which, so say both.
+	case err != nil && errors.As(err, new(*fs.PathError)):
+		// Writing the file failed: its error names the file, in the download directory.
 		return 0, failf(err, "the download failed after %s: %v", FormatBytes(size), err)
+	case err != nil:
+		return 0, failf(err, "the download failed after %s: %s", FormatBytes(size), describeFetchError(ctx, err))
 	case size > d.maxBytes:
 		return 0, failf(nil, "the video is larger than the %s a download may take", FormatBytes(d.maxBytes))
 	case resp.ContentLength >= 0 && size != resp.ContentLength:
@@ -325,12 +335,22 @@ func (s *stallReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// describeFetchError says why a request or read failed, naming the cause of a cancelled
-// context (stall, overall timeout, server stopping, the caller gone) rather than "context
-// canceled"; never with the URL, whose query string is a credential.
+// describeFetchError says why a request or read failed, in words of its own: the cause of a
+// cancelled context (stall, overall timeout, server stopping, the caller gone) rather than
+// "context canceled", and a kind of network failure rather than the error's text, which can
+// quote what the other end sent (a malformed status line, a proxy's reason phrase) and, through
+// a proxy, that may be an internal host. Never the URL either, whose query string is a
+// credential. The error itself stays in the *Error, for the server's log.
 func describeFetchError(ctx context.Context, err error) string {
-	if errors.Is(err, errLocalAddress) {
+	var refused *proxyRefusal
+	var redirect *redirectError
+	switch {
+	case errors.Is(err, errLocalAddress):
 		return errLocalAddress.Error() // without the address, which the upstream chose
+	case errors.As(err, &refused):
+		return refused.Error()
+	case errors.As(err, &redirect):
+		return redirect.Error()
 	}
 	if cause := context.Cause(ctx); cause != nil {
 		switch {
@@ -343,31 +363,59 @@ func describeFetchError(ctx context.Context, err error) string {
 		}
 		return cause.Error()
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return ue.Err.Error()
+	var dnsErr *net.DNSError
+	var certErr *tls.CertificateVerificationError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "the video host's name does not resolve"
+	case errors.As(err, &dnsErr):
+		return "looking up the video host's name failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "the video host refused the connection"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "the video host reset the connection"
+	case errors.As(err, &certErr):
+		return "the video host's TLS certificate is not valid for it"
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return "the video host did not answer in time"
+	case errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF):
+		return "the video host closed the connection early"
 	}
-	return err.Error()
+	return "the exchange with the video host failed (the server's log has the details)"
 }
 
-// storageSaid quotes an object store's XML error (OSS and S3 answer <Error><Code>…<Message>…),
-// as " (AccessDenied: Request has expired.)".
-func storageSaid(resp *http.Response) string {
+// maxCodeLength bounds the object store error code a failure quotes.
+const maxCodeLength = 64
+
+// storeCode is the " (Code)" of an object store's XML error (OSS and S3 answer
+// <Error><Code>AccessDenied</Code><Message>…), or "". Only the code is quoted, and only when it
+// is a plain identifier, as real codes are: the rest of the body is whatever the host chose to
+// say, and through a proxy the host may be an internal one.
+func storeCode(resp *http.Response) string {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
 	var e struct {
-		Code    string `xml:"Code"`
-		Message string `xml:"Message"`
+		Code string `xml:"Code"`
 	}
-	if xml.Unmarshal(body, &e) != nil || (e.Code == "" && e.Message == "") {
+	if xml.Unmarshal(body, &e) != nil || !isIdentifier(e.Code) {
 		return ""
 	}
-	said := strings.TrimSpace(e.Code)
-	if m := strings.TrimSpace(e.Message); m != "" && said != "" {
-		said += ": " + m
-	} else if m != "" {
-		said = m
+	return " (" + e.Code + ")"
+}
+
+// isIdentifier reports whether s is an ASCII letter followed by letters, digits, '.', '_' or
+// '-', at most maxCodeLength bytes in all.
+func isIdentifier(s string) bool {
+	if s == "" || len(s) > maxCodeLength || !('A' <= s[0] && s[0] <= 'Z' || 'a' <= s[0] && s[0] <= 'z') {
+		return false
 	}
-	return " (" + truncate(said, 200) + ")"
+	for i := range len(s) {
+		c := s[i]
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func expiredHint(status int) string {

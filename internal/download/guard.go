@@ -55,10 +55,11 @@ func newGuardedClient(proxy func(*http.Request) (*url.URL, error), allowLoopback
 		},
 		CheckRedirect: func(req *http.Request, via []*http.Request) error {
 			if len(via) >= 5 {
-				return errors.New("more than 5 redirects")
+				return &redirectError{"more than 5 redirects"}
 			}
 			if req.URL.Scheme != "http" && req.URL.Scheme != "https" {
-				return fmt.Errorf("redirect to a %s URL", req.URL.Scheme)
+				// url.Parse allows only letters, digits, '+', '-' and '.' in a scheme.
+				return &redirectError{"a redirect to a " + truncate(req.URL.Scheme, 20) + " URL"}
 			}
 			return nil
 		},
@@ -116,10 +117,32 @@ func (t *guardedTransport) viaProxy(p *url.URL) *http.Transport {
 		tr = transportSettings()
 		tr.Proxy = http.ProxyURL(p)
 		tr.DialContext = toProxy.DialContext
+		tr.OnProxyConnectResponse = refuseProxyAnswer
 		t.proxied[key] = tr
 	}
 	return tr
 }
+
+// proxyRefusal is a proxy's refusal to connect to the video host, by its status: net/http would
+// report the reason phrase, text of the proxy's choosing.
+type proxyRefusal struct{ status int }
+
+func (e *proxyRefusal) Error() string {
+	return fmt.Sprintf("the proxy refused the connection (HTTP %d)", e.status)
+}
+
+// refuseProxyAnswer is the OnProxyConnectResponse of proxied transports.
+func refuseProxyAnswer(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+	if resp.StatusCode != http.StatusOK {
+		return &proxyRefusal{status: resp.StatusCode}
+	}
+	return nil
+}
+
+// redirectError is a redirect the client does not follow.
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return e.msg }
 
 // CloseIdleConnections closes the idle connections of every transport, for
 // http.Client.CloseIdleConnections.
@@ -136,34 +159,48 @@ func (t *guardedTransport) CloseIdleConnections() {
 // networks: fetching from there would let the upstream read internal services (cloud metadata
 // included) through the error text of a failed download.
 var errLocalAddress = errors.New("refusing to fetch a video from a private or local address " +
-	"(loopback, private network, link-local or cloud metadata, multicast); video hosts are on the public internet")
+	"(loopback, private network, link-local or cloud metadata, benchmarking, documentation, multicast, reserved); " +
+	"video hosts are on the public internet")
 
 // localPrefixes are the addresses no video host has: this host, "this network", private and
 // shared (carrier-grade NAT, where Alibaba Cloud's metadata service 100.100.100.200 is)
-// networks, link-local ones (169.254.169.254, fe80::/10), multicast, reserved and broadcast.
+// networks, link-local ones (169.254.169.254, fe80::/10), Azure's WireServer (168.63.129.16,
+// a public address that answers only inside Azure, with metadata-like secrets), the
+// benchmarking and documentation ranges, multicast, reserved and broadcast. The README lists
+// them; keep the two in step.
 var localPrefixes = []netip.Prefix{
 	netip.MustParsePrefix("0.0.0.0/8"),
 	netip.MustParsePrefix("10.0.0.0/8"),
 	netip.MustParsePrefix("100.64.0.0/10"),
 	netip.MustParsePrefix("127.0.0.0/8"),
+	netip.MustParsePrefix("168.63.129.16/32"),
 	netip.MustParsePrefix("169.254.0.0/16"),
 	netip.MustParsePrefix("172.16.0.0/12"),
 	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("192.0.2.0/24"),
 	netip.MustParsePrefix("192.168.0.0/16"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("198.51.100.0/24"),
+	netip.MustParsePrefix("203.0.113.0/24"),
 	netip.MustParsePrefix("224.0.0.0/4"),
 	netip.MustParsePrefix("240.0.0.0/4"),
 	netip.MustParsePrefix("::/128"),
 	netip.MustParsePrefix("::1/128"),
 	netip.MustParsePrefix("::/96"),          // IPv4-compatible, deprecated: ::127.0.0.1
 	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64 (RFC 8215)
+	netip.MustParsePrefix("2001:db8::/32"),
 	netip.MustParsePrefix("fc00::/7"),
 	netip.MustParsePrefix("fe80::/10"),
 	netip.MustParsePrefix("fec0::/10"),
 	netip.MustParsePrefix("ff00::/8"),
 }
 
-// nat64Prefix maps IPv4 addresses into IPv6 (RFC 6052); the IPv4 address inside is checked.
-var nat64Prefix = netip.MustParsePrefix("64:ff9b::/96")
+// nat64Prefix maps IPv4 addresses into IPv6 (RFC 6052), and sixToFourPrefix gives each IPv4
+// address a 6to4 network (RFC 3056); the IPv4 address inside either is checked.
+var (
+	nat64Prefix     = netip.MustParsePrefix("64:ff9b::/96")
+	sixToFourPrefix = netip.MustParsePrefix("2002::/16")
+)
 
 // isLocalAddr reports whether ip is an address refused for downloads.
 func isLocalAddr(ip netip.Addr, allowLoopback bool) bool {
@@ -171,9 +208,11 @@ func isLocalAddr(ip netip.Addr, allowLoopback bool) bool {
 		return true
 	}
 	ip = ip.Unmap()
-	if nat64Prefix.Contains(ip) {
-		b := ip.As16()
+	switch b := ip.As16(); {
+	case nat64Prefix.Contains(ip):
 		ip = netip.AddrFrom4([4]byte(b[12:]))
+	case sixToFourPrefix.Contains(ip):
+		ip = netip.AddrFrom4([4]byte(b[2:6]))
 	}
 	if allowLoopback && ip.IsLoopback() {
 		return false
