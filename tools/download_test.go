@@ -279,7 +279,7 @@ func TestDownloadVideoFailuresKeepTheResult(t *testing.T) {
 		{"html page", videoAnswer{contentType: "text/html; charset=utf-8", body: []byte("<html>login</html>")}, 0, "sent text/html, not an MP4 video"},
 		{"sniffed content type", videoAnswer{body: mp4}, 0, ""}, // net/http sniffs video/mp4; checked below
 		{"no content type", videoAnswer{body: mp4, noType: true}, 0, "sent no Content-Type"},
-		{"octet-stream that is not mp4", videoAnswer{contentType: "application/octet-stream", body: notMP4}, 0, "does not start like an MP4 file"},
+		{"octet-stream that is not mp4", videoAnswer{contentType: "application/octet-stream", body: notMP4}, 0, "is not laid out like an MP4 file"},
 		{"video/mp4 that is not mp4", videoAnswer{contentType: "video/mp4", body: notMP4}, 0, "the body is not an MP4 file"},
 		{"declared too large", videoAnswer{contentType: "video/mp4", body: mp4}, 1000, "more than the 1000 B a download may take"},
 		{"too large without a length", videoAnswer{contentType: "video/mp4", body: mp4, length: -1}, 1000, "larger than the 1000 B a download may take"},

@@ -186,7 +186,7 @@ func existingVideo(root *os.Root, name, path string) (Saved, bool, error) {
 		return Saved{}, false, failf(err, "cannot check %s: %v", path, err)
 	}
 	if info.Mode().IsRegular() {
-		if head, err := readHead(root, name); err == nil && isMP4Start(head, false) {
+		if head, complete, err := readHead(root, name); err == nil && isMP4(head, complete, false) {
 			return Saved{Path: path, Size: info.Size(), Reused: true}, true, nil
 		}
 	}
@@ -247,13 +247,13 @@ func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL st
 	defer stall.Stop()
 	body := &stallReader{r: resp.Body, timer: stall}
 
-	head := make([]byte, 12)
-	n, err := io.ReadFull(body, head)
-	head = head[:n]
-	if err != nil && !errors.Is(err, io.ErrUnexpectedEOF) && !errors.Is(err, io.EOF) {
+	head, ended, err := readStart(body, min(headSize, d.maxBytes+1))
+	if err != nil {
 		return 0, failf(err, "reading the video failed: %s", describeFetchError(ctx, err))
 	}
-	if err := checkContent(resp.Header.Get("Content-Type"), head); err != nil {
+	// A body cut short of its Content-Length is reported as such below, not as no MP4.
+	complete := ended && (resp.ContentLength < 0 || int64(len(head)) == resp.ContentLength)
+	if err := checkContent(resp.Header.Get("Content-Type"), head, complete); err != nil {
 		return 0, err
 	}
 

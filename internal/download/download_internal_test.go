@@ -14,6 +14,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/video-task-mcp/video-task-mcp/simulate"
 )
 
 func TestVideoFileName(t *testing.T) {
@@ -83,48 +85,29 @@ func FuzzVideoFileName(f *testing.F) {
 	})
 }
 
-func TestIsMP4Start(t *testing.T) {
-	tests := []struct {
-		head     string
-		ftypOnly bool
-		want     bool
-	}{
-		{"\x00\x00\x00\x20ftypisom", true, true},
-		{"\x00\x00\x00\x20ftypisom", false, true},
-		{"\x00\x00\x00\x08moov", false, true},
-		{"\x00\x00\x00\x08moov", true, false},
-		{"<html><body>", false, false},
-		{"ftyp", false, false},
-		{"", false, false},
-	}
-	for _, tt := range tests {
-		if got := isMP4Start([]byte(tt.head), tt.ftypOnly); got != tt.want {
-			t.Errorf("isMP4Start(%q, %v) = %v, want %v", tt.head, tt.ftypOnly, got, tt.want)
-		}
-	}
-}
+// video is a real MP4 file, as a video host sends it.
+var video = simulate.Video()
 
 func TestCheckContent(t *testing.T) {
-	mp4 := []byte("\x00\x00\x00\x20ftypisom")
 	tests := []struct {
 		contentType string
 		head        []byte
 		ok          bool
 	}{
-		{"video/mp4", mp4, true},
-		{"Video/MP4; charset=binary", mp4, true},
-		{"application/octet-stream", mp4, true},
-		{"binary/octet-stream", mp4, true},
+		{"video/mp4", video, true},
+		{"Video/MP4; charset=binary", video, true},
+		{"application/octet-stream", video, true},
+		{"binary/octet-stream", video, true},
 		{"application/octet-stream", []byte("\x00\x00\x00\x08moov"), false},
 		{"application/octet-stream", []byte("PK\x03\x04zipzipzip"), false},
-		{"video/quicktime", mp4, false},
-		{"text/html", mp4, false},
-		{"", mp4, false},
+		{"video/quicktime", video, false},
+		{"text/html", video, false},
+		{"", video, false},
 		{"video/mp4", []byte("<html>"), false},
 	}
 	for _, tt := range tests {
-		if err := checkContent(tt.contentType, tt.head); (err == nil) != tt.ok {
-			t.Errorf("checkContent(%q, %q) = %v, want ok=%v", tt.contentType, tt.head, err, tt.ok)
+		if err := checkContent(tt.contentType, tt.head, true); (err == nil) != tt.ok {
+			t.Errorf("checkContent(%q, %q…) = %v, want ok=%v", tt.contentType, truncate(string(tt.head), 20), err, tt.ok)
 		}
 	}
 }
@@ -175,7 +158,7 @@ func TestDefaultDownloadClientRefusesLocalAddresses(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits.Add(1)
 		w.Header().Set("Content-Type", "video/mp4")
-		_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+		_, _ = w.Write(video)
 	}))
 	defer srv.Close()
 	dir := t.TempDir()
@@ -220,15 +203,15 @@ func TestDownloadThroughProxy(t *testing.T) {
 		asked = append(asked, r.URL.String())
 		mu.Unlock()
 		w.Header().Set("Content-Type", "video/mp4")
-		_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+		_, _ = w.Write(video)
 	}))
 	defer proxy.Close()
 	proxyURL, _ := url.Parse(proxy.URL)
 	d := New(t.TempDir(), newGuardedClient(http.ProxyURL(proxyURL), false), 0)
 
 	saved, err := d.Save(context.Background(), "public", "http://93.184.215.14/v.mp4")
-	if err != nil || saved.Size != 12 {
-		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
+	if err != nil || saved.Size != int64(len(video)) {
+		t.Fatalf("save through the proxy = %+v, %v; want the %d bytes", saved, err, len(video))
 	}
 	for _, u := range []string{"http://169.254.169.254/latest/", "http://[::1]/x", "http://localhost/x", "http://10.0.0.1/x"} {
 		if _, err := d.Save(context.Background(), "local", u); !errors.Is(err, errLocalAddress) {
@@ -264,7 +247,7 @@ func TestProxyAddressNotReachableDirectly(t *testing.T) {
 			http.Redirect(w, r, proxy.URL+"/internal", http.StatusFound)
 		default:
 			w.Header().Set("Content-Type", "video/mp4")
-			_, _ = w.Write([]byte("\x00\x00\x00\x20ftypisom"))
+			_, _ = w.Write(video)
 		}
 	}))
 	defer proxy.Close()
@@ -281,8 +264,8 @@ func TestProxyAddressNotReachableDirectly(t *testing.T) {
 	d := New(t.TempDir(), client, 0)
 
 	saved, err := d.Save(context.Background(), "public", "http://93.184.215.14/v.mp4")
-	if err != nil || saved.Size != 12 {
-		t.Fatalf("save through the proxy = %+v, %v; want the 12 bytes", saved, err)
+	if err != nil || saved.Size != int64(len(video)) {
+		t.Fatalf("save through the proxy = %+v, %v; want the %d bytes", saved, err, len(video))
 	}
 	if _, err := d.Save(context.Background(), "internal", proxy.URL+"/internal"); !errors.Is(err, errLocalAddress) {
 		t.Errorf("save(%s/internal), not proxied = %v, want the refusal", proxy.URL, err)
