@@ -5,20 +5,18 @@
 package api
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 )
 
 // DefaultBaseURL is the aggregator's public endpoint.
@@ -61,6 +59,7 @@ type Client struct {
 	limiter    Limiter  // nil: no limit
 	provider   Provider // "": ProviderGPTGE
 	logger     *slog.Logger
+	redactor   *redact.Redactor // removes token from what the upstream says
 }
 
 // Option configures a Client.
@@ -150,6 +149,7 @@ func WithLogger(l *slog.Logger) Option {
 func NewClient(token string, opts ...Option) (*Client, error) {
 	c := &Client{
 		token:      token,
+		redactor:   redact.New(token),
 		httpClient: NewHTTPClient(),
 		userAgent:  "video-task-mcp",
 		retry:      DefaultRetryPolicy,
@@ -221,71 +221,7 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	if c.token == "" {
-		return nil, &Error{Kind: KindMissingAPIKey, Message: "no API key is configured"}
-	}
-	if c.retry.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.retry.CallTimeout)
-		defer cancel()
-	}
-	target := c.taskURL(id)
-	var last *Error // the previous attempt's failure
-	for attempt := 1; ; attempt++ {
-		task, err := c.getOnce(ctx, target)
-		if err == nil {
-			return task, nil
-		}
-		if err.Held && last != nil {
-			// A retry the rate limit held back: what the upstream said last is the news.
-			return nil, last
-		}
-		err.Attempts = attempt
-		last = err
-		// A query the rate limit held back is not retried here: its turn would come too
-		// late for this call anyway. The caller decides when to ask again.
-		if !err.Transient() || err.Held || attempt > c.retry.Retries {
-			return nil, err
-		}
-		if err.RetryAfter > c.retry.MaxRetryAfter {
-			return nil, err
-		}
-		delay := max(err.RetryAfter, c.backoff(attempt))
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-			return nil, err
-		}
-		c.logger.DebugContext(ctx, "retrying task query",
-			"task_id", id, "attempt", attempt, "delay", delay, "error", err.Error())
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, contextError(ctx, err, attempt)
-		case <-timer.C:
-		}
-	}
-}
-
-// backoff is the jittered exponential delay before retry number attempt (1-based):
-// BaseDelay·2^(attempt-1), scaled by a random factor in [0.5, 1.5).
-func (c *Client) backoff(attempt int) time.Duration {
-	// Past 2^20 the delay is longer than any call may take; stop before the shift overflows.
-	d := c.retry.BaseDelay << min(attempt-1, 20)
-	return time.Duration(float64(d) * (0.5 + rand.Float64()))
-}
-
-// contextError reports a call ended by its context. When the caller cancelled, the
-// context's own error is kept so that errors.Is(err, context.Canceled) holds.
-func contextError(ctx context.Context, last *Error, attempts int) *Error {
-	e := &Error{Kind: KindUnavailable, Attempts: attempts, Err: ctx.Err()}
-	if last != nil {
-		e.StatusCode, e.Code, e.Message, e.RequestID = last.StatusCode, last.Code, last.Message, last.RequestID
-		e.RetryAfter = last.RetryAfter
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) && last.Kind == KindRateLimited {
-			e.Kind = KindRateLimited
-		}
-	}
-	return e
+	return c.do(ctx, request{method: http.MethodGet, target: c.taskURL(id), urgent: isUrgent(ctx), logAttrs: []any{"task_id", id}})
 }
 
 // awaitTurn waits for the rate limit to let a request go. It returns nil when it may, an
@@ -317,165 +253,4 @@ func (c *Client) rateLimited(e *Error) {
 	if e.Kind == KindRateLimited && c.limiter != nil {
 		c.limiter.Pause(min(cmp.Or(e.RetryAfter, time.Second), maxRateLimitPause))
 	}
-}
-
-// getOnce makes one request and classifies its outcome.
-func (c *Client) getOnce(ctx context.Context, target string) (*Task, *Error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, target, nil)
-	if err != nil {
-		return nil, &Error{Kind: KindInvalidTaskID, Err: err}
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-
-	if e := c.awaitTurn(ctx, isUrgent(ctx)); e != nil {
-		return nil, e
-	}
-	resp, err := c.httpClient.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, contextError(ctx, nil, 0)
-		}
-		return nil, &Error{Kind: KindUnavailable, Err: scrubURLError(err)}
-	}
-	defer resp.Body.Close()
-
-	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	body, err := readLimited(resp)
-	if err != nil {
-		// Drain nothing more: a body over the limit is never read whole.
-		switch {
-		case errors.Is(err, errBodyTooLarge) && !ok:
-			// The status still says what happened: a 503 with a huge gateway page
-			// is as transient as one with a small page.
-			e := statusError(resp, nil)
-			e.Err = err
-			return nil, e
-		case errors.Is(err, errBodyTooLarge):
-			return nil, &Error{Kind: KindNotATask, StatusCode: resp.StatusCode, Err: err}
-		case ctx.Err() != nil:
-			return nil, contextError(ctx, nil, 0)
-		}
-		return nil, &Error{Kind: KindUnavailable, StatusCode: resp.StatusCode, Err: scrubURLError(err)}
-	}
-	body = c.redact(body)
-
-	if !ok {
-		e := statusError(resp, body)
-		c.rateLimited(e)
-		return nil, e
-	}
-	task, derr := decodeTask(body)
-	if derr != nil {
-		derr.StatusCode = resp.StatusCode
-		return nil, derr
-	}
-	return task, nil
-}
-
-var errBodyTooLarge = fmt.Errorf("body larger than %d bytes", MaxBodySize)
-
-// minRedactLen is the shortest API key that redact removes from bodies: a shorter one cannot
-// be a real key, and replacing it would mangle ordinary words.
-const minRedactLen = 8
-
-// redact replaces the API key wherever a body echoes it (some relays quote the key they
-// refused), so that no message built from the body can repeat it.
-func (c *Client) redact(body []byte) []byte {
-	if len(c.token) < minRedactLen || !bytes.Contains(body, []byte(c.token)) {
-		return body
-	}
-	return bytes.ReplaceAll(body, []byte(c.token), []byte("[redacted]"))
-}
-
-// readLimited reads the body, refusing one over MaxBodySize without reading it all.
-func readLimited(resp *http.Response) ([]byte, error) {
-	if resp.ContentLength > MaxBodySize {
-		return nil, errBodyTooLarge
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodySize+1))
-	if err != nil {
-		return nil, fmt.Errorf("reading body: %w", err)
-	}
-	if len(body) > MaxBodySize {
-		return nil, errBodyTooLarge
-	}
-	return body, nil
-}
-
-// statusError turns a non-2xx answer into an *Error, keeping the upstream's message.
-func statusError(resp *http.Response, body []byte) *Error {
-	env := decodeEnvelope(body)
-	e := &Error{StatusCode: resp.StatusCode, Code: env.code, Message: env.message, RequestID: env.requestID}
-	if e.Message == "" && e.Code == "" {
-		e.Message = bodySnippet(body)
-	}
-	switch code := resp.StatusCode; {
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		e.Kind = KindUnauthorized
-	case code == http.StatusNotFound:
-		e.Kind = KindNotFound
-	case code == http.StatusTooManyRequests:
-		e.Kind = KindRateLimited
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case code == http.StatusInternalServerError || code == http.StatusBadGateway ||
-		code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
-		e.Kind = KindUnavailable
-		e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
-	case code == http.StatusBadRequest && isTaskNotExist(env.code, env.message):
-		e.Kind = KindNotFound
-	case code >= 300 && code <= 399:
-		// Redirects are not followed (they would carry the key elsewhere): the base URL
-		// is most likely wrong, such as http:// for an https:// service.
-		e.Kind = KindRejected
-		e.Code, e.Message = "", fmt.Sprintf("the upstream redirected to %q; redirects are not followed: check the base URL setting (--base-url or GPTGE_BASE_URL)", redirectTarget(resp))
-	default:
-		e.Kind = KindRejected
-	}
-	return e
-}
-
-// redirectTarget is where a redirect points, without its query (it may carry a signature).
-func redirectTarget(resp *http.Response) string {
-	loc, err := resp.Location()
-	if err != nil {
-		return "(no location)"
-	}
-	loc.RawQuery, loc.Fragment = "", ""
-	return loc.Redacted()
-}
-
-// parseRetryAfter reads Retry-After as seconds or an HTTP date; 0 when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.ParseInt(v, 10, 64); err == nil {
-		if secs <= 0 {
-			return 0
-		}
-		// Cap absurd values so the multiplication cannot overflow; anything this long
-		// is refused as too long anyway.
-		return time.Duration(min(secs, 7*24*3600)) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := t.Sub(now); d > 0 {
-			// Round up: an HTTP date has whole seconds, and waiting less than it says
-			// would retry before the upstream allows.
-			return min(d+time.Second-1, 7*24*time.Hour).Truncate(time.Second)
-		}
-	}
-	return 0
-}
-
-// scrubURLError drops the request URL from a *url.Error: the message stays useful and short,
-// and never depends on what the URL carries.
-func scrubURLError(err error) error {
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		return fmt.Errorf("%s request: %w", strings.ToUpper(ue.Op), ue.Err)
-	}
-	return err
 }

@@ -9,10 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/http/httptrace"
 	"strings"
-	"sync/atomic"
-	"time"
 )
 
 // VideoKind says what a submission generates from, and so which endpoint the aggregator takes
@@ -108,43 +105,13 @@ func (c *Client) CreateTask(ctx context.Context, req CreateRequest) (*Task, erro
 	if err := checkCreateRequest(req); err != nil {
 		return nil, err
 	}
-	if c.token == "" {
-		return nil, &Error{Kind: KindMissingAPIKey, Message: "no API key is configured"}
-	}
 	body, err := encodeCreateBody(req)
 	if err != nil {
 		return nil, &Error{Kind: KindInvalidRequest, Err: err}
 	}
-	if c.retry.CallTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, c.retry.CallTimeout)
-		defer cancel()
-	}
-	target := c.SubmitURL(req.Kind)
-	for attempt := 1; ; attempt++ {
-		task, e, sent := c.postOnce(ctx, target, body)
-		if e == nil {
-			return task, nil
-		}
-		e.Attempts = attempt
-		if sent || !isDialError(e.Err) || attempt > c.retry.Retries {
-			return nil, e
-		}
-		// Nothing reached the upstream: trying again cannot create a second task.
-		delay := c.backoff(attempt)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-			return nil, e
-		}
-		c.logger.DebugContext(ctx, "retrying submission that could not connect; nothing was sent",
-			"model", req.Model, "attempt", attempt, "delay", delay, "error", e.Error())
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, contextError(ctx, e, attempt)
-		case <-timer.C:
-		}
-	}
+	// A submission always has someone waiting for its answer.
+	return c.do(ctx, request{method: http.MethodPost, target: c.SubmitURL(req.Kind), body: body, urgent: true,
+		logAttrs: []any{"model", req.Model}})
 }
 
 // checkCreateRequest refuses a request that cannot be built.
@@ -192,83 +159,28 @@ func encodeCreateBody(req CreateRequest) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// postOnce makes one submission attempt. sent reports whether the request may have reached
-// the upstream: once a connection exists, a failure cannot say whether the upstream read it.
-func (c *Client) postOnce(ctx context.Context, target string, body []byte) (task *Task, e *Error, sent bool) {
-	var connected atomic.Bool
-	trace := &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { connected.Store(true) }}
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost, target, bytes.NewReader(body))
-	if err != nil {
-		return nil, &Error{Kind: KindInvalidRequest, Err: err}, false
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("Accept", "application/json")
-	req.Header.Set("User-Agent", c.userAgent)
-	if c.Provider() == ProviderDashScope {
-		// Video synthesis is asynchronous only; without this header DashScope refuses.
-		req.Header.Set("X-DashScope-Async", "enable")
-	}
-	// No Idempotency-Key header: it would let net/http replay the POST on its own after a
-	// failure on a reused connection.
-
-	// A submission always has someone waiting for its answer.
-	if e := c.awaitTurn(ctx, true); e != nil {
-		return nil, e, false
-	}
-	resp, err := c.httpClient.Do(req)
-	if err != nil {
-		if !connected.Load() && (isDialError(err) || isTLSError(err)) {
-			return nil, &Error{Kind: KindUnavailable, Err: scrubURLError(err)}, false
-		}
-		e := &Error{Kind: KindOutcomeUnknown, Err: scrubURLError(err)}
-		if ctx.Err() != nil {
-			e.Err = fmt.Errorf("%w (%w)", context.Cause(ctx), e.Err)
-		}
-		return nil, e, true
-	}
-	defer resp.Body.Close()
-
-	ok := resp.StatusCode >= 200 && resp.StatusCode <= 299
-	raw, err := readLimited(resp)
-	if err != nil {
-		if ok {
-			// A 2xx says the upstream accepted the submission: its task most likely
-			// exists, but its id was lost with the body.
-			return nil, &Error{Kind: KindOutcomeUnknown, StatusCode: resp.StatusCode, Err: scrubURLError(err)}, true
-		}
-		e := submitStatusError(resp, nil)
-		e.Err = scrubURLError(err)
-		return nil, e, true
-	}
-	raw = c.redact(raw)
-	if !ok {
-		e := submitStatusError(resp, raw)
-		c.rateLimited(e)
-		return nil, e, true
-	}
-	t, derr := decodeTask(raw)
+// acknowledgement checks a 2xx answer to a submission: it must be a task with an id. The
+// error it returns has no status code yet.
+func acknowledgement(t *Task, derr *Error, raw []byte) (*Task, *Error) {
 	switch {
 	case derr != nil && (derr.Kind == KindRejected || derr.Kind == KindNotFound):
 		// A 2xx carrying an error envelope and no task: a refusal in a relay's style.
 		derr.Kind = KindRejected
-		derr.StatusCode = resp.StatusCode
-		return nil, derr, true
+		return nil, derr
 	case derr != nil:
-		return nil, &Error{Kind: KindOutcomeUnknown, StatusCode: resp.StatusCode, RequestID: derr.RequestID,
-			Message: "the upstream accepted the submission but its answer is not a task: " + bodySnippet(raw)}, true
+		return nil, &Error{Kind: KindOutcomeUnknown, RequestID: derr.RequestID,
+			Message: "the upstream accepted the submission but its answer is not a task: " + bodySnippet(raw)}
 	case t.ID == "":
-		return nil, &Error{Kind: KindOutcomeUnknown, StatusCode: resp.StatusCode, RequestID: t.RequestID,
-			Message: "the upstream accepted the submission but its answer has no task_id: " + bodySnippet(raw)}, true
+		return nil, &Error{Kind: KindOutcomeUnknown, RequestID: t.RequestID,
+			Message: "the upstream accepted the submission but its answer has no task_id: " + bodySnippet(raw)}
 	}
-	return t, nil, true
+	return t, nil
 }
 
-// submitStatusError classifies a non-2xx answer to a submission. 4xx answers are refusals:
-// nothing was created. A 5xx may come after the task was created (a gateway that timed out
-// waiting, a service that failed after accepting), so its outcome is unknown.
-func submitStatusError(resp *http.Response, body []byte) *Error {
-	e := statusError(resp, body)
+// submitStatusError reclassifies e, a non-2xx answer to a submission. 4xx answers are
+// refusals: nothing was created. A 5xx may come after the task was created (a gateway that
+// timed out waiting, a service that failed after accepting), so its outcome is unknown.
+func submitStatusError(resp *http.Response, e *Error) *Error {
 	switch {
 	case resp.StatusCode >= 500:
 		e.Kind = KindOutcomeUnknown

@@ -129,9 +129,12 @@ func TestRedact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.token+"/"+tt.body, func(t *testing.T) {
-			c := &Client{token: tt.token}
-			if got := string(c.redact([]byte(tt.body))); got != tt.want {
-				t.Errorf("Client{token: %q}.redact(%q) = %q, want %q", tt.token, tt.body, got, tt.want)
+			c, err := NewClient(tt.token)
+			if err != nil {
+				t.Fatalf("NewClient: %v", err)
+			}
+			if got := string(c.redactor.Bytes([]byte(tt.body))); got != tt.want {
+				t.Errorf("NewClient(%q).redactor.Bytes(%q) = %q, want %q", tt.token, tt.body, got, tt.want)
 			}
 		})
 	}
