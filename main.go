@@ -24,6 +24,7 @@ import (
 	"github.com/lmittmann/tint"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
@@ -68,7 +69,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, serverName, currentVersion())
 		return nil
 	}
-	logger := newLogger(stderr, cfg.logLevel)
+	logger := newLogger(stderr, cfg.logLevel, cfg.apiKey, cfg.authToken)
 
 	opts := []api.Option{
 		api.WithBaseURL(cfg.baseURL),
@@ -134,13 +135,15 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 }
 
-// newLogger logs to stderr with tint, in colour only when stderr is a terminal.
-func newLogger(stderr io.Writer, level slog.Level) *slog.Logger {
-	return slog.New(tint.NewHandler(stderr, &tint.Options{
+// newLogger logs to stderr with tint, in colour only when stderr is a terminal. No line
+// reveals a secret, in any JSON or URL escaping: whatever carries one (an upstream's words, a
+// task id a client sent) has it replaced by [redacted].
+func newLogger(stderr io.Writer, level slog.Level, secrets ...string) *slog.Logger {
+	return slog.New(redact.NewHandler(tint.NewHandler(stderr, &tint.Options{
 		Level:      level,
 		TimeFormat: time.TimeOnly,
 		NoColor:    !isTerminal(stderr),
-	}))
+	}), redact.New(secrets...)))
 }
 
 func isTerminal(w io.Writer) bool {

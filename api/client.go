@@ -35,12 +35,14 @@ type RetryPolicy struct {
 	// MaxRetryAfter is the longest Retry-After honoured by waiting; a longer one ends the
 	// call at once with the wait in the error.
 	MaxRetryAfter time.Duration
-	// CallTimeout bounds one GetTask call, retries included.
+	// CallTimeout is the time budget of one GetTask or CreateTask call: the wait for the rate
+	// limit, every attempt and every backoff between them. Zero means no bound. Callers that
+	// wait for a call read it from Client.CallBudget rather than keeping a copy.
 	CallTimeout time.Duration
 }
 
 // DefaultRetryPolicy is the contract's: 3 retries from about 200 ms, Retry-After up to 10 s,
-// and a call that gives up within 15 s.
+// and a call that gives up within 15 s (so one get_video_task call does).
 var DefaultRetryPolicy = RetryPolicy{
 	Retries:       3,
 	BaseDelay:     200 * time.Millisecond,
@@ -192,6 +194,10 @@ func NewHTTPClient() *http.Client {
 
 // BaseURL returns the upstream base URL.
 func (c *Client) BaseURL() string { return c.baseURL.String() }
+
+// CallBudget is the time budget of one GetTask or CreateTask call (RetryPolicy.CallTimeout):
+// a caller that waits for another's call waits this long. Zero means no bound.
+func (c *Client) CallBudget() time.Duration { return c.retry.CallTimeout }
 
 // HasToken reports whether an API key is configured.
 func (c *Client) HasToken() bool { return c.token != "" }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
@@ -25,9 +26,6 @@ func getVideoTaskTool() mcp.Tool {
 		Annotations:     queryAnnotations("Get video task"),
 	}
 }
-
-// getTimeout bounds one get_video_task call: the contract has it give up within about 15 s.
-const getTimeout = 15 * time.Second
 
 // getVideoTask answers get_video_task: the task's status as of now. A finished task is
 // answered from memory; a task that others are waiting on shares their poll loop, taking its
@@ -49,14 +47,19 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 			// way, its answer is fresh enough.)
 			loop.pollNow()
 		}
-		timer := time.NewTimer(getTimeout)
+		// A get waits as long as one upstream call may take, and no longer.
+		budget := h.client.CallBudget()
+		if budget <= 0 {
+			budget = api.DefaultRetryPolicy.CallTimeout
+		}
+		timer := time.NewTimer(budget)
 		defer timer.Stop()
 		select {
 		case <-changed:
 			obs, _, _, _ = loop.state()
 		case <-timer.C:
 			if seq == 0 {
-				return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s within %s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call get_video_task again in a moment; the task itself is unaffected.", in.TaskID, getTimeout)), nil
+				return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s within %s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call get_video_task again in a moment; the task itself is unaffected.", in.TaskID, budget)), nil
 			}
 			// Keep the latest observation: older, but all there is.
 		case <-ctx.Done():

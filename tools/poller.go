@@ -205,7 +205,7 @@ func (h *localHub) log(ctx context.Context, loop *pollLoop, obs observation) {
 	h.logger.InfoContext(ctx, "task finished", attrs...)
 }
 
-// redactQuery drops the query string of a URL, keeping where it points.
+// redactQuery drops the credentials and the query string of a URL, keeping where it points.
 func redactQuery(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -214,7 +214,7 @@ func redactQuery(raw string) string {
 	if u.RawQuery != "" {
 		u.RawQuery = "REDACTED"
 	}
-	u.Fragment = ""
+	u.User, u.Fragment = nil, ""
 	return u.String()
 }
 

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/redact/redacttest"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
@@ -39,6 +40,8 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 	f.script("echo", answer{status: http.StatusBadRequest, body: `{"error":{"message":"key ` + testToken + ` has no access to this task","type":"invalid_request_error"}}`})
 	f.script("done", taskBody("done", "RUNNING", ""), succeededBody("done"))
 	f.script("down", answer{status: http.StatusServiceUnavailable, body: "<html>503 for " + testToken + "</html>"})
+	f.script("escaped", answer{status: http.StatusBadRequest, body: `{"code":"InvalidApiKey","message":"key \u0073` + testToken[1:] + ` refused","request_id":"` + strings.ReplaceAll(testToken, "-", `\u002d`) + `"}`})
+	f.script("userinfo", taskBody("userinfo", "SUCCEEDED", `"video_url":"https://user:hunter2-password@dashscope-result.example/2.mp4?Signature=s"`))
 	f.script("failed", taskBody("failed", "FAILED", `"code":"InvalidApiKey","message":"`+testToken+` is invalid"`))
 
 	var logs syncBuffer
@@ -51,7 +54,7 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 	c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, Logger: logger})
 
 	var seen strings.Builder
-	for _, id := range []string{"echo", "done", "down", "failed", "missing"} {
+	for _, id := range []string{"echo", "escaped", "done", "down", "userinfo", "failed", "missing"} {
 		for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
 			args := map[string]any{"task_id": id}
 			if tool == tools.WaitForVideoTaskName {
@@ -64,20 +67,26 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 			seen.Write(raw)
 		}
 	}
-	if strings.Contains(seen.String(), testToken) {
+	if redacttest.Revealed(seen.String(), testToken) {
 		t.Errorf("a result contains the API key:\n%s", seen.String())
 	}
 	if !strings.Contains(seen.String(), "[redacted]") {
 		t.Errorf("no result quotes the upstream's redacted message; the test no longer exercises an echoed key")
 	}
 	log := logs.String()
-	if strings.Contains(log, testToken) {
+	if redacttest.Revealed(log, testToken) {
 		t.Errorf("the log contains the API key:\n%s", log)
 	}
 	for _, want := range []string{"task finished", "video_url=https://dashscope-result.oss-cn-beijing.aliyuncs.com/1.mp4?REDACTED", "task query failed"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %q:\n%s", want, log)
 		}
+	}
+	if strings.Contains(log, "hunter2-password") || strings.Contains(log, "user:") {
+		t.Errorf("the log contains the credentials of a video URL:\n%s", log)
+	}
+	if !strings.Contains(log, "video_url=https://dashscope-result.example/2.mp4?REDACTED") {
+		t.Errorf("the log lacks the video URL without its credentials:\n%s", log)
 	}
 	if strings.Contains(log, "Signature=") {
 		t.Errorf("the log contains a signed URL's signature:\n%s", log)

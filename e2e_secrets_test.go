@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/mark3labs/mcp-go/client"
+	"github.com/mark3labs/mcp-go/client/transport"
+	"github.com/mark3labs/mcp-go/mcp"
+
+	"github.com/video-task-mcp/video-task-mcp/internal/redact/redacttest"
+	"github.com/video-task-mcp/video-task-mcp/tools"
+)
+
+// TestE2EAuthTokenNeverLogged has an authorized client pass MCP_AUTH_TOKEN, and the API key,
+// where they do not belong, as task ids that the upstream quotes back: the server's log, at
+// debug level, must not reveal either, in any escaping.
+func TestE2EAuthTokenNeverLogged(t *testing.T) {
+	const token = "e2e-client-token-5f2c-0a1b"
+	up := newUpstream(t)
+	srv := startServer(t, "http", up, serverOpts{env: []string{"MCP_AUTH_TOKEN=" + token}, args: []string{"--log-level", "debug"}})
+	tr, err := transport.NewStreamableHTTP(srv.url, transport.WithHTTPHeaders(map[string]string{"Authorization": "Bearer " + token}))
+	if err != nil {
+		t.Fatalf("creating the transport: %v", err)
+	}
+	c := client.NewClient(tr)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := c.Start(ctx); err != nil {
+		t.Fatalf("starting the client: %v", err)
+	}
+	t.Cleanup(func() { _ = c.Close() })
+	init := mcp.InitializeRequest{}
+	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
+	if _, err := c.Initialize(ctx, init); err != nil {
+		t.Fatalf("initialize: %v", err)
+	}
+	for _, id := range []string{token, testAPIKey} {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = tools.GetVideoTaskName
+		req.Params.Arguments = map[string]any{"task_id": id}
+		if _, err := c.CallTool(ctx, req); err != nil {
+			t.Fatalf("get_video_task: %v", err)
+		}
+	}
+	if up.count(token) == 0 {
+		t.Fatalf("the upstream was never asked about the task; the test exercises nothing")
+	}
+	log := srv.proc.stderr.String()
+	for name, secret := range map[string]string{"MCP_AUTH_TOKEN": token, "the API key": testAPIKey} {
+		if redacttest.Revealed(log, secret) {
+			t.Errorf("the log reveals %s:\n%s", name, log)
+		}
+	}
+}
