@@ -1,0 +1,184 @@
+package main
+
+import (
+	"archive/tar"
+	"compress/gzip"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// testVersion is the version the tests release.
+const testVersion = "v0.9.1-test.1"
+
+// hostTarget is the target of the machine the tests run on: the only one whose binary they can
+// run.
+func hostTarget(t *testing.T) target {
+	t.Helper()
+	for _, tg := range allTargets {
+		if tg.os == runtime.GOOS && tg.arch == runtime.GOARCH {
+			return tg
+		}
+	}
+	t.Skipf("no release target for %s/%s", runtime.GOOS, runtime.GOARCH)
+	return target{}
+}
+
+var (
+	hostReleaseOnce sync.Once
+	hostReleaseDir  string
+	hostReleaseErr  error
+)
+
+// hostRelease runs the release for the host's target once per test run, into a folder that is
+// removed when the tests end, and returns it.
+func hostRelease(t *testing.T) *release {
+	t.Helper()
+	tg := hostTarget(t)
+	hostReleaseOnce.Do(func() {
+		hostReleaseDir, hostReleaseErr = os.MkdirTemp("", "video-task-mcp-release-")
+		if hostReleaseErr != nil {
+			return
+		}
+		hostReleaseErr = runRelease(hostReleaseDir, tg)
+	})
+	if hostReleaseErr != nil {
+		t.Fatalf("release for %s: %v", tg, hostReleaseErr)
+	}
+	r, err := testRelease(hostReleaseDir, tg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestMain(m *testing.M) {
+	// The archives' time comes from here rather than git, so the tests also run outside a
+	// checkout.
+	os.Setenv("SOURCE_DATE_EPOCH", "1767225600")
+	code := m.Run()
+	if hostReleaseDir != "" {
+		os.RemoveAll(hostReleaseDir)
+	}
+	os.Exit(code)
+}
+
+func testRelease(out string, tg target) (*release, error) {
+	return newRelease(testVersion, out, tg.String())
+}
+
+func runRelease(out string, tg target) error {
+	r, err := testRelease(out, tg)
+	if err != nil {
+		return err
+	}
+	names, err := r.buildArchives(context.Background())
+	if err != nil {
+		return err
+	}
+	return writeChecksums(r.out, names)
+}
+
+// TestReleaseIsReproducible releases the host's target twice and compares the archives and
+// SHA256SUMS byte for byte.
+func TestReleaseIsReproducible(t *testing.T) {
+	first := hostRelease(t)
+	second, err := testRelease(t.TempDir(), hostTarget(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runRelease(second.out, hostTarget(t)); err != nil {
+		t.Fatal(err)
+	}
+	tg := hostTarget(t)
+	for _, name := range []string{first.archiveName(tg), "SHA256SUMS"} {
+		a := readFile(t, filepath.Join(first.out, name))
+		b := readFile(t, filepath.Join(second.out, name))
+		if string(a) != string(b) {
+			t.Errorf("%s differs between two runs (%d and %d bytes)", name, len(a), len(b))
+		}
+	}
+}
+
+// TestReleaseArchiveRuns unpacks the host's archive, checks what it holds, and runs the binary
+// in it.
+func TestReleaseArchiveRuns(t *testing.T) {
+	r := hostRelease(t)
+	tg := hostTarget(t)
+	if tg.os == "windows" {
+		t.Skip("the archive of windows is a zip; this test reads a tar.gz")
+	}
+	archive := filepath.Join(r.out, r.archiveName(tg))
+
+	sums := string(readFile(t, filepath.Join(r.out, "SHA256SUMS")))
+	sum, err := fileSHA256(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := sum + "  " + r.archiveName(tg) + "\n"; sums != want {
+		t.Errorf("SHA256SUMS = %q, want %q", sums, want)
+	}
+
+	dir := t.TempDir()
+	names := untar(t, archive, dir)
+	top := r.archiveTop(tg)
+	want := []string{top + "/", top + "/LICENSE", top + "/README.md", top + "/" + tg.executable()}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("archive holds %q, want %q", names, want)
+	}
+	out, err := exec.Command(filepath.Join(dir, top, tg.executable()), "--version").CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s --version: %v\n%s", tg.executable(), err, out)
+	}
+	if got, want := string(out), binaryName+" "+testVersion+"\n"; got != want {
+		t.Errorf("--version printed %q, want %q", got, want)
+	}
+}
+
+// untar unpacks a .tar.gz into dir, keeping the permission bits, and returns its members'
+// names in order.
+func untar(t *testing.T, archive, dir string) []string {
+	t.Helper()
+	f, err := os.Open(archive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	gz, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	tr := tar.NewReader(gz)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			return names
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, h.Name)
+		dst := filepath.Join(dir, filepath.FromSlash(h.Name))
+		if h.Typeflag == tar.TypeDir {
+			if err := os.MkdirAll(dst, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		data, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, data, os.FileMode(h.Mode)); err != nil {
+			t.Fatal(fmt.Errorf("unpacking %s: %w", h.Name, err))
+		}
+	}
+}
