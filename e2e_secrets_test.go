@@ -2,6 +2,10 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +55,47 @@ func TestE2EAuthTokenNeverLogged(t *testing.T) {
 	for name, secret := range map[string]string{"MCP_AUTH_TOKEN": token, "the API key": testAPIKey} {
 		if redacttest.Revealed(log, secret) {
 			t.Errorf("the log reveals %s:\n%s", name, log)
+		}
+	}
+}
+
+// TestCLIKeyNeverPrinted runs get, wait and create --wait against an upstream that quotes the
+// key back in every string, JSON-escaped: neither stdout nor stderr may reveal it.
+func TestCLIKeyNeverPrinted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	const key = "sk-cli/0123456789abcdef"
+	escaped := `\u0073k-cli\/0123456789abcdef`
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost {
+			io.WriteString(w, `{"request_id":"`+escaped+`","output":{"task_id":"t-1","task_status":"PENDING"}}`)
+			return
+		}
+		if strings.HasSuffix(r.URL.Path, "/refused") {
+			w.WriteHeader(http.StatusUnauthorized)
+			io.WriteString(w, `{"error":{"message":"Incorrect API key provided: `+escaped+`","code":"invalid_api_key"}}`)
+			return
+		}
+		io.WriteString(w, `{"request_id":"`+escaped+`","output":{"task_id":"t-1","task_status":"FAILED",`+
+			`"orig_prompt":"`+escaped+`","code":"`+escaped+`","message":"key `+escaped+` has no quota"}}`)
+	}))
+	t.Cleanup(up.Close)
+	bin := serverBinary(t)
+	env := newCLIEnv(t, "GPTGE_API_KEY="+key, "GPTGE_BASE_URL="+up.URL)
+	for _, args := range [][]string{
+		{"get", "refused"},
+		{"get", "t-1"},
+		{"wait", "t-1", "--timeout", "5s"},
+		{"--enable-create", "create", "--wait", "--timeout", "5s", "model=wan2.5-t2v-preview", "prompt=a red fox"},
+	} {
+		r := env.run(t, bin, args...)
+		if redacttest.Revealed(r.stdout+r.stderr, key) {
+			t.Errorf("%v reveals the key (exit %d):\nstdout: %s\nstderr: %s", args, r.code, r.stdout, r.stderr)
+		}
+		if !strings.Contains(r.stdout+r.stderr, "[redacted]") {
+			t.Errorf("%v does not say [redacted]; the test exercises nothing:\nstdout: %s\nstderr: %s", args, r.stdout, r.stderr)
 		}
 	}
 }

@@ -111,6 +111,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		EnableCreate:       cfg.enableCreate,
 		DownloadDir:        downloadDir,
 		DownloadHTTPClient: downloadClient,
+		Secrets:            []string{cfg.apiKey, cfg.authToken},
 	})
 	if cfg.debugAddr != "" {
 		if err := serveDebug(cfg.debugAddr, logger); err != nil {

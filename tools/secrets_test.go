@@ -92,3 +92,41 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 		t.Errorf("the log contains a signed URL's signature:\n%s", log)
 	}
 }
+
+// TestSecretsNotEchoed has a client pass the API key and the clients' bearer token where they do
+// not belong, as task ids and prompts: no result may give them back, escaped or not.
+func TestSecretsNotEchoed(t *testing.T) {
+	const bearer = "client-bearer-token-7c1d"
+	f := newFakeUpstream(t)
+	f.script(testToken, taskBody(testToken, "SUCCEEDED", `"video_url":"https://h.example/`+testToken+`.mp4"`))
+	f.script(bearer, taskBody(bearer, "FAILED", `"code":"X","message":"task `+bearer+` failed"`))
+	deps := testDeps(t, f, testToken)
+	deps.Secrets = []string{testToken, bearer}
+	deps.EnableCreate = true
+	c := connect(t, deps)
+
+	var seen strings.Builder
+	for _, id := range []string{testToken, bearer, "\\u0073" + testToken[1:]} {
+		for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
+			raw, err := json.Marshal(call(t, context.Background(), c, tool, map[string]any{"task_id": id}))
+			if err != nil {
+				t.Fatalf("marshal result: %v", err)
+			}
+			seen.Write(raw)
+		}
+	}
+	raw, err := json.Marshal(call(t, context.Background(), c, tools.CreateVideoTaskName,
+		map[string]any{"model": testToken, "prompt": bearer}))
+	if err != nil {
+		t.Fatalf("marshal result: %v", err)
+	}
+	seen.Write(raw)
+	for name, secret := range map[string]string{"the API key": testToken, "the bearer token": bearer} {
+		if redacttest.Revealed(seen.String(), secret) {
+			t.Errorf("a result reveals %s:\n%s", name, seen.String())
+		}
+	}
+	if !strings.Contains(seen.String(), "[redacted]") {
+		t.Errorf("no result says [redacted]; the test exercises nothing:\n%s", seen.String())
+	}
+}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/internal/download"
+	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 )
 
 // Names of the tools.
@@ -50,6 +51,9 @@ type Deps struct {
 	// API key); MaxDownloadBytes bounds one video (default download.DefaultMaxBytes).
 	DownloadHTTPClient *http.Client
 	MaxDownloadBytes   int64
+	// Secrets never appear in a result, in any JSON or URL escaping: the API key and the
+	// clients' bearer token.
+	Secrets []string
 }
 
 // Defaults of Deps, as the contract gives them.
@@ -83,7 +87,9 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 		server.WithLogging(),
 		server.WithInstructions(instructions(deps)),
 		server.WithHooks(hooks),
-		// Outermost first: recovery sees panics from everything inside it.
+		// Outermost first: recovery sees panics from everything inside it, and its result
+		// is redacted too.
+		server.WithToolHandlerMiddleware(redactResults(redact.New(deps.Secrets...))),
 		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
 		server.WithToolHandlerMiddleware(inflight.middleware),
 		server.WithToolHandlerMiddleware(calls.middleware),

@@ -1,0 +1,60 @@
+package tools
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/internal/redact"
+)
+
+// redactResults removes r's secrets from every tool result: its text, its resource links and
+// its structuredContent. The api client already removes the key from what the upstream says;
+// this also covers what a caller sent and a result repeats (a task id, a model name), so that
+// no result gives back the key or the clients' bearer token, whoever wrote it.
+func redactResults(r *redact.Redactor) server.ToolHandlerMiddleware {
+	return func(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+		return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+			res, err := next(ctx, req)
+			if res == nil || !r.Active() {
+				return res, err
+			}
+			for i, c := range res.Content {
+				switch c := c.(type) {
+				case mcp.TextContent:
+					c.Text = r.String(c.Text)
+					res.Content[i] = c
+				case mcp.ResourceLink:
+					c.URI, c.Name, c.Description = r.String(c.URI), r.String(c.Name), r.String(c.Description)
+					res.Content[i] = c
+				}
+			}
+			if res.StructuredContent != nil {
+				res.StructuredContent = redactStructured(r, res.StructuredContent)
+			}
+			return res, err
+		}
+	}
+}
+
+// redactStructured returns v, or, when its JSON carries a secret, that JSON redacted and
+// decoded again. The redactor replaces a secret inside a JSON string with plain text, so the
+// JSON stays valid.
+func redactStructured(r *redact.Redactor, v any) any {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return v
+	}
+	clean := r.Bytes(raw)
+	if len(clean) == len(raw) && string(clean) == string(raw) {
+		return v
+	}
+	var out any
+	if json.Unmarshal(clean, &out) != nil {
+		// Not expected; rather no structured content than a secret in it.
+		return map[string]any{"redacted": true}
+	}
+	return out
+}
