@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -173,7 +174,7 @@ func commandFailed(ctx context.Context, stderr io.Writer, doing string, err erro
 		fmt.Fprintf(stderr, "%s: interrupted\n", serverName)
 		return exitCode(exitInterrupted)
 	}
-	fmt.Fprintf(stderr, "%s: %s: %v\n", serverName, doing, err)
+	fmt.Fprintf(stderr, "%s: %s: %s\n", serverName, doing, terminalText(err.Error()))
 	return exitCode(exitError)
 }
 
@@ -235,7 +236,7 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 	}
 	args, err := toolArguments(cmd.args, tool.InputSchema.Properties)
 	if err != nil {
-		fmt.Fprintf(r.stderr, "%s: create: %v\n", serverName, err)
+		fmt.Fprintf(r.stderr, "%s: create: %s\n", serverName, terminalText(err.Error()))
 		return exitCode(exitUsage)
 	}
 	created := r.call(ctx, tools.CreateVideoTaskName, args, "submitting")
@@ -249,7 +250,7 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 		return r.finish(ctx, created, false)
 	}
 	r.progress.clear()
-	fmt.Fprintf(r.stderr, "created task %s; waiting for it\n", task.TaskID)
+	fmt.Fprintf(r.stderr, "created task %s; waiting for it\n", terminalText(task.TaskID))
 	return r.finish(ctx, r.wait(ctx, task.TaskID, cmd.timeout), true)
 }
 
@@ -275,11 +276,11 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 		return exitCode(exitInterrupted)
 	}
 	if o.err != nil {
-		fmt.Fprintf(r.stderr, "%s: %v\n", serverName, o.err)
+		fmt.Fprintf(r.stderr, "%s: %s\n", serverName, terminalText(o.err.Error()))
 		return exitCode(exitError)
 	}
 	if o.res.IsError {
-		fmt.Fprintln(r.stderr, strings.TrimSpace(contentText(o.res)))
+		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(contentText(o.res))))
 		return exitCode(exitError)
 	}
 	if err := printResult(r.stdout, o.res); err != nil {
@@ -298,7 +299,7 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 		if notSaved == "" {
 			notSaved = result.Summary // download_video's own, which says why saving failed
 		}
-		fmt.Fprintln(r.stderr, notSaved)
+		fmt.Fprintln(r.stderr, terminalText(notSaved))
 		return exitCode(exitError)
 	case waited && result.Done != nil && !*result.Done:
 		fmt.Fprintln(r.stderr, "The task has not finished yet; run wait again to keep waiting.")
@@ -308,7 +309,8 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 }
 
 // printResult prints a result's structuredContent, indented, in the server's field order, with
-// & < > as themselves so that a URL can be copied as it is.
+// & < > as themselves so that a URL can be copied as it is, and every character a terminal may
+// act on as a JSON escape (see escapeControls).
 func printResult(w io.Writer, res *mcp.CallToolResult) error {
 	raw := res.RawStructuredContent
 	if len(raw) == 0 {
@@ -321,7 +323,7 @@ func printResult(w io.Writer, res *mcp.CallToolResult) error {
 	if err := json.Indent(&out, raw, "", "  "); err != nil {
 		return fmt.Errorf("the result is not JSON: %w", err)
 	}
-	b := unescapeHTML(out.Bytes())
+	b := escapeControls(unescapeHTML(out.Bytes()))
 	b = append(b, '\n')
 	_, err := w.Write(b)
 	return err
@@ -351,6 +353,64 @@ func unescapeHTML(b []byte) []byte {
 			}
 		}
 		out, i = append(out, b[i], b[i+1]), i+1
+	}
+	return out
+}
+
+// Terminal output is text: an upstream's strings (a task's code, message, prompts or status, an
+// error's text) must not set the terminal's title, clear it, move its cursor, reorder what it
+// shows or forge a line of output. What the commands print passes through terminalText (stderr)
+// or escapeControls (stdout's JSON).
+
+// actsOnTerminal reports whether a terminal may act on r rather than show it: C0 and C1
+// controls, DEL, the bidirectional controls and the line and paragraph separators.
+func actsOnTerminal(r rune) bool {
+	switch {
+	case r < 0x20, r == 0x7f, 0x80 <= r && r <= 0x9f:
+		return true
+	case r == 0x061c, r == 0x200e, r == 0x200f, 0x202a <= r && r <= 0x202e, 0x2066 <= r && r <= 0x2069:
+		return true
+	case r == 0x2028, r == 0x2029:
+		return true
+	}
+	return false
+}
+
+// terminalText is s with every character a terminal may act on, and every byte that is not
+// UTF-8, written as its Go escape (\x1b, \r, \n, \u009b, \u202e, \xff), as the server's logs
+// quote them. A backslash stays as it is, so escaping twice changes nothing.
+func terminalText(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		switch {
+		case r == utf8.RuneError && !strings.HasPrefix(s[i:], "\uFFFD"):
+			fmt.Fprintf(&b, `\x%02x`, s[i])
+		case actsOnTerminal(r):
+			b.WriteString(strings.Trim(strconv.QuoteRune(r), "'"))
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// escapeControls rewrites, in JSON text, every character a terminal may act on as a \uXXXX
+// escape, and every byte that is not UTF-8 as \ufffd, as encoding/json does for most of them
+// but not DEL, the C1 controls or the bidirectional ones. They occur only inside strings,
+// whose values are unchanged: the JSON decodes to the same data.
+func escapeControls(b []byte) []byte {
+	out := make([]byte, 0, len(b))
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		switch {
+		case r == utf8.RuneError && size <= 1:
+			out = append(out, `\ufffd`...)
+		case actsOnTerminal(r) && r != '\n': // json.Indent's own line breaks
+			out = fmt.Appendf(out, `\u%04x`, r)
+		default:
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
 	}
 	return out
 }
@@ -521,6 +581,7 @@ func (p *progressLine) show(line string) {
 	if p.w == nil {
 		return
 	}
+	line = terminalText(line)
 	if r := []rune(line); len(r) > maxProgressWidth {
 		line = string(r[:maxProgressWidth-1]) + "…"
 	}
