@@ -3,13 +3,17 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
 
+	"github.com/lmittmann/tint"
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
@@ -149,5 +153,25 @@ func TestProgressLineEscapes(t *testing.T) {
 	}
 	if !strings.Contains(rest, `RUN\x1b[2JNING`) {
 		t.Errorf("progress line = %q, want the status with its controls escaped", out.String())
+	}
+}
+
+// TestLogsEscapeControlCharacters: log lines, in colour (stderr a terminal) or not, show an
+// upstream's strings as text, in the message, in string attributes and in errors. tint's own
+// colours are the only escape sequences.
+func TestLogsEscapeControlCharacters(t *testing.T) {
+	colours := regexp.MustCompile("\x1b\\[(0|2|9[0-7]|38;5;[0-9]+)m") // as tint writes them
+	for _, colour := range []bool{false, true} {
+		var out bytes.Buffer
+		logger := slog.New(tint.NewHandler(&out, logOptions(slog.LevelDebug, colour)))
+		logger.Error("query failed: "+hostileMessage, "code", hostileCode, "nospace", "a\x1b[2Jb",
+			"literal", `a \x1b[2J b`, "error", errors.New(hostileMessage), "prompt", hostilePrompt)
+		text := colours.ReplaceAllString(out.String(), "")
+		if what, bad := terminalUnsafe(strings.TrimSuffix(text, "\n")); bad || strings.Count(text, "\n") != 1 {
+			t.Errorf("colour %v: the log line carries %s (or is not one line):\n%q", colour, what, out.String())
+		}
+		if strings.Contains(text, "\x1b") {
+			t.Errorf("colour %v: an escape sequence besides the colours:\n%q", colour, out.String())
+		}
 	}
 }

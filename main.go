@@ -138,13 +138,47 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 
 // newLogger logs to stderr with tint, in colour only when stderr is a terminal. No line
 // reveals a secret, in any JSON or URL escaping: whatever carries one (an upstream's words, a
-// task id a client sent) has it replaced by [redacted].
+// task id a client sent) has it replaced by [redacted]. No line acts on a terminal either
+// (see escapeLogAttr).
 func newLogger(stderr io.Writer, level slog.Level, secrets ...string) *slog.Logger {
-	return slog.New(redact.NewHandler(tint.NewHandler(stderr, &tint.Options{
-		Level:      level,
-		TimeFormat: time.TimeOnly,
-		NoColor:    !isTerminal(stderr),
-	}), redact.New(secrets...)))
+	return slog.New(redact.NewHandler(tint.NewHandler(stderr, logOptions(level, isTerminal(stderr))), redact.New(secrets...)))
+}
+
+// logOptions are the logger's options, in colour or not.
+func logOptions(level slog.Level, colour bool) *tint.Options {
+	return &tint.Options{
+		Level:       level,
+		TimeFormat:  time.TimeOnly,
+		NoColor:     !colour,
+		ReplaceAttr: escapeLogAttr,
+	}
+}
+
+// escapeLogAttr makes the message, string attributes and errors of a log line text a terminal
+// shows rather than acts on (see terminalText). tint writes the message as it is and, in
+// colour, turns every \x1b of a quoted value back into ESC: so ESC is written \u001b, and a
+// literal \x1b the value held is written \u005cx1b.
+func escapeLogAttr(_ []string, a slog.Attr) (escaped slog.Attr) {
+	defer func() {
+		if recover() != nil { // an Error method that panics, on a nil pointer: tint says so
+			escaped = a
+		}
+	}()
+	var s string
+	switch v := a.Value.Any(); {
+	case a.Value.Kind() == slog.KindString:
+		s = a.Value.String()
+	case a.Value.Kind() == slog.KindAny && v != nil:
+		err, ok := v.(error)
+		if !ok {
+			return a
+		}
+		s = err.Error()
+	default:
+		return a
+	}
+	s = strings.ReplaceAll(s, `\x1b`, `\u005cx1b`)
+	return slog.String(a.Key, strings.ReplaceAll(terminalText(s), `\x1b`, `\u001b`))
 }
 
 func isTerminal(w io.Writer) bool {
