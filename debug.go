@@ -10,16 +10,19 @@ import (
 	"runtime"
 	"sync"
 	"time"
+
+	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 )
 
 // publishGoroutines publishes the goroutine count once: expvar refuses a name twice.
 var publishGoroutines sync.Once
 
 // serveDebug serves pprof and expvar on addr, which must be loopback: profiles show
-// everything the process holds.
+// everything the process holds. A request must name this machine in its Host header too, so
+// that a page whose domain was rebound to 127.0.0.1 cannot read them.
 func serveDebug(addr string, logger *slog.Logger) error {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil || !isLoopback(host) {
+	if err != nil || !httpguard.IsLoopback(host) {
 		return fmt.Errorf("--debug-addr %q: want a loopback address such as 127.0.0.1:6060", addr)
 	}
 	listener, err := net.Listen("tcp", addr)
@@ -36,7 +39,11 @@ func serveDebug(addr string, logger *slog.Logger) error {
 	publishGoroutines.Do(func() {
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	})
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{
+		Handler:           httpguard.BoundBodies(httpguard.CheckHost(mux), httpguard.DefaultBodyTimeout),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	logger.Info("debug endpoints", "url", "http://"+listener.Addr().String()+"/debug/pprof/")
 	go func() { _ = srv.Serve(listener) }()
 	return nil

@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -22,8 +23,10 @@ import (
 	"time"
 
 	"github.com/lmittmann/tint"
+	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
@@ -91,6 +94,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
+	if u, err := url.Parse(cfg.baseURL); err == nil && u.Scheme == "http" && !cfg.simulate && !httpguard.IsLoopback(u.Hostname()) {
+		logger.Warn("the base URL is plain http to another machine: the API key travels in clear text; use https",
+			"host", u.Host)
+	}
 	if cfg.apiKey == "" && cfg.command == nil {
 		logger.Warn("no API key: every tool call will fail until it is set",
 			"variable", cfg.apiKeyVariable, "where", "the env block of this server in your MCP client config")
@@ -98,6 +105,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	downloadDir, downloadClient, err := downloadSettings(cfg, logger)
 	if err != nil {
 		return err
+	}
+	var serverOpts []server.ServerOption
+	if cfg.transport != "stdio" && cfg.command == nil {
+		serverOpts = httpServerOptions(cfg)
 	}
 	stopping := make(chan struct{})
 	mcpServer := tools.NewServer(serverName, currentVersion(), tools.Deps{
@@ -112,7 +123,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		DownloadDir:        downloadDir,
 		DownloadHTTPClient: downloadClient,
 		Secrets:            []string{cfg.apiKey, cfg.authToken},
-	})
+	}, serverOpts...)
 	if cfg.debugAddr != "" {
 		if err := serveDebug(cfg.debugAddr, logger); err != nil {
 			return err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
@@ -99,26 +100,24 @@ func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logg
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.addr, err)
 	}
-	httpServer := &http.Server{
-		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		BaseContext:       func(net.Listener) context.Context { return callsCtx },
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
-	}
+	limited := httpguard.LimitConnections(listener, connectionLimit(cfg.maxConnections, logger))
+	httpServer := newHTTPServer(callsCtx, handler, logger)
 	endpoint := "/mcp"
 	if cfg.transport == "sse" {
 		endpoint = "/sse"
 	}
 	logger.Info("listening", "url", "http://"+listener.Addr().String()+endpoint)
-	if host, _, _ := net.SplitHostPort(listener.Addr().String()); !isLoopback(host) && cfg.authToken == "" {
+	if host, _, _ := net.SplitHostPort(listener.Addr().String()); !httpguard.IsLoopback(host) && cfg.authToken == "" {
 		logger.Warn("listening beyond loopback without client authentication: anyone who can reach this address can use the server; set "+envAuthToken,
 			"addr", listener.Addr().String())
 	}
 
+	if cfg.authToken != "" && len(cfg.authToken) < minTokenLength {
+		logger.Warn(fmt.Sprintf("%s is shorter than %d bytes and could be guessed; use a random one, such as the output of: openssl rand -hex 32", envAuthToken, minTokenLength))
+	}
+
 	served := make(chan error, 1)
-	go func() { served <- httpServer.Serve(listener) }()
+	go func() { served <- httpServer.Serve(limited) }()
 	select {
 	case err := <-served:
 		return err
@@ -141,14 +140,61 @@ func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logg
 	return nil
 }
 
+// newHTTPServer returns the server of handler, whose requests run under callsCtx.
+func newHTTPServer(callsCtx context.Context, handler http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler: handler,
+		// A request body has a deadline of its own (httpguard.BoundBodies): a ReadTimeout
+		// would also end long calls and event streams.
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return callsCtx },
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
+	}
+}
+
+// minTokenLength is the shortest MCP_AUTH_TOKEN accepted without a warning.
+const minTokenLength = 16
+
+// connectionLimit is max, lowered when the process may not open that many files: the
+// connections must leave descriptors for the upstream's, the debug listener's and files.
+func connectionLimit(max int, logger *slog.Logger) int {
+	limit, ok := openFileLimit()
+	if !ok {
+		return max
+	}
+	reserve := 64 + limit/8
+	if limit <= reserve {
+		return max
+	}
+	if fit := limit - reserve; uint64(max) > fit {
+		logger.Info("lowering --max-connections to fit the open-file limit", "max_connections", fit, "open_file_limit", limit)
+		return int(fit)
+	}
+	return max
+}
+
 // httpTransport is the mcp-go transport behind an HTTP handler.
 type httpTransport interface{ Shutdown(context.Context) error }
 
+// httpServerOptions are the MCP server options the HTTP transports need: the bounds on tool
+// calls running at once.
+func httpServerOptions(cfg config) []server.ServerOption {
+	limit := newCallLimit(cfg.maxCalls, cfg.maxCallsPerClient)
+	return []server.ServerOption{server.WithToolHandlerMiddleware(limit.middleware)}
+}
+
 // newHTTPHandler returns the handler of the sse or http transport, every MCP endpoint behind
-// the guard (authentication, origins, CORS, body limits), and the transport, to shut down.
+// the guard (authentication, origins, CORS, body limits) and every path's body bounded in
+// time, and the transport, to shut down.
 func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handler, httpTransport, error) {
 	s := stop.server.MCPServer
-	guard, err := newHTTPGuard(cfg.authToken, cfg.allowedOrigins)
+	guard, err := httpguard.New(httpguard.Config{
+		Token:          cfg.authToken,
+		AllowedOrigins: cfg.allowedOrigins,
+		BodyTimeout:    cfg.bodyTimeout,
+	})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -157,7 +203,7 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 	var transport httpTransport
 	switch cfg.transport {
 	case "sse":
-		// CORS is the guard's (httpguard.go); without WithSSECORS, mcp-go still answers the
+		// CORS is the guard's; without WithSSECORS, mcp-go still answers the
 		// GET /sse stream with Access-Control-Allow-Origin: *, which only origins the guard
 		// accepted ever see.
 		sse := server.NewSSEServer(s,
@@ -165,8 +211,9 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			server.WithMessageEndpoint("/message"),
 			server.WithKeepAlive(true),
 		)
-		mux.Handle("/sse", guard.wrap(sse))
-		mux.Handle("/message", guard.wrap(sse))
+		// Each session holds its event stream open for as long as the client stays.
+		mux.Handle("/sse", guard.Wrap(httpguard.LimitConcurrent(sse, cfg.maxSSESessions, "SSE sessions", "--max-sse-sessions")))
+		mux.Handle("/message", guard.Wrap(sse))
 		transport = sse
 	case "http":
 		streamable := server.NewStreamableHTTPServer(s,
@@ -182,13 +229,22 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			// (mcp-go); this one keeps nothing, since stateless streams cannot resume.
 			server.WithEventStore(discardEventStore{}),
 			server.WithStreamableHTTPLogger(logger),
+			// Calls are limited per client, and without a session the client is its address.
+			server.WithHTTPContextFunc(withRemoteIP),
 		)
-		mux.Handle("/mcp", guard.wrap(streamable))
+		mux.Handle("/mcp", guard.Wrap(streamable))
 		transport = streamable
 	default:
 		return nil, nil, fmt.Errorf("no HTTP transport %q", cfg.transport)
 	}
-	return mux, transport, nil
+	return httpguard.BoundBodies(mux, cfg.bodyTimeout), transport, nil
+}
+
+// healthz answers liveness probes without authentication and without revealing anything.
+func healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
 func stopReason(ctx context.Context, otherwise string) string {
