@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"io"
 	"strings"
 	"testing"
@@ -96,5 +98,71 @@ func TestHelpListsProviderSettings(t *testing.T) {
 		if !strings.Contains(help.String(), want) {
 			t.Errorf("--help does not mention %s:\n%s", want, help.String())
 		}
+	}
+}
+
+func TestParseConfigHTTPErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"blank client token", []string{"--transport", "http"}, map[string]string{envAuthToken: "  \t"}, envAuthToken + " is set but blank"},
+		{"origin pattern", []string{"--transport", "http", "--allowed-origins", "https://*.example.com"}, nil, `"https://*.example.com" is a pattern`},
+		{"origin pattern among others", []string{"--allowed-origins", "https://app.example.com,*"}, nil, `"*" is a pattern`},
+		{"no connections", []string{"--max-connections", "0"}, nil, "--max-connections"},
+		{"negative calls per client", []string{"--max-calls-per-client", "-1"}, nil, "--max-calls-per-client"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := parseConfig(tt.args, func(k string) string { return tt.env[k] }, io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("parseConfig(%q) error = %v, want it to contain %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}
+
+// TestHTTPStartWarnings starts the http transport and stops it at once, and checks what it
+// warned about.
+func TestHTTPStartWarnings(t *testing.T) {
+	const shortToken, clearText = "is shorter than 16 bytes", "travels in clear text"
+	tests := []struct {
+		name    string
+		baseURL string
+		token   string
+		want    []string
+		notWant []string
+	}{
+		{"short token, plain http upstream", "http://upstream.example/v1", "short-token", []string{shortToken, clearText}, nil},
+		{"long token, https upstream", "https://upstream.example", "a-token-of-at-least-16-bytes", nil, []string{shortToken, clearText}},
+		{"plain http on this machine", "http://127.0.0.1:9999", "", nil, []string{shortToken, clearText}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			env := map[string]string{envAPIKey: "sk-test", envAuthToken: tt.token}
+			var stderr bytes.Buffer
+			err := run(ctx, []string{"--transport", "http", "--addr", "127.0.0.1:0", "--base-url", tt.baseURL},
+				func(k string) string { return env[k] }, strings.NewReader(""), io.Discard, &stderr)
+			if err != nil {
+				t.Fatalf("run: %v", err)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(stderr.String(), w) {
+					t.Errorf("log lacks %q:\n%s", w, stderr.String())
+				}
+			}
+			for _, w := range tt.notWant {
+				if strings.Contains(stderr.String(), w) {
+					t.Errorf("log has %q:\n%s", w, stderr.String())
+				}
+			}
+			if strings.Contains(stderr.String(), tt.token) && tt.token != "" {
+				t.Errorf("log reveals the token:\n%s", stderr.String())
+			}
+		})
 	}
 }
