@@ -220,7 +220,11 @@ func runWaits(ctx context.Context, bin string, o options) ([]string, error) {
 		"--max-qps", strconv.FormatFloat(o.maxQPS, 'f', -1, 64),
 		"--poll-interval", o.pollInterval.String(),
 		"--max-poll-interval", o.maxPollInterval.String(),
-		"--wait-timeout", o.waitTimeout.String())
+		"--wait-timeout", o.waitTimeout.String(),
+		// All the waits come from one address, one client to the server: let them all run,
+		// since this mode measures the server under them.
+		"--max-calls", strconv.Itoa(2*o.n+100),
+		"--max-calls-per-client", strconv.Itoa(2*o.n+100))
 	if err != nil {
 		return nil, err
 	}
