@@ -175,3 +175,35 @@ func TestLogsEscapeControlCharacters(t *testing.T) {
 		}
 	}
 }
+
+// FuzzTerminalText: what terminalText and escapeControls make carries nothing a terminal acts
+// on; terminalText is idempotent, and escapeControls keeps the JSON's data as it was.
+func FuzzTerminalText(f *testing.F) {
+	for _, s := range []string{hostileCode, hostileMessage, hostilePrompt, hostileStatus, `C:\x1b\videos`, "\xff\xfe", "plain text"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		text := terminalText(s)
+		if what, bad := terminalUnsafe(text); bad || strings.Contains(text, "\n") {
+			t.Fatalf("terminalText(%q) = %q carries %s", s, text, what)
+		}
+		if again := terminalText(text); again != text {
+			t.Fatalf("terminalText(%q) = %q, but escaping it again gives %q", s, text, again)
+		}
+		raw, err := json.Marshal(map[string]string{"s": s})
+		if err != nil {
+			t.Fatal(err)
+		}
+		escaped := escapeControls(raw)
+		if what, bad := terminalUnsafe(string(escaped)); bad {
+			t.Fatalf("escapeControls(%s) = %s carries %s", raw, escaped, what)
+		}
+		var before, after map[string]string
+		if err := json.Unmarshal(raw, &before); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(escaped, &after); err != nil || after["s"] != before["s"] {
+			t.Fatalf("escapeControls(%s) = %s decodes to %q, %v; want %q", raw, escaped, after["s"], err, before["s"])
+		}
+	})
+}
