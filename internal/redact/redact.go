@@ -62,13 +62,18 @@ func (r *Redactor) String(s string) string {
 		// "+" is a space in a query string only: decode each layer with and without.
 		pluses = append(pluses, true)
 	}
-	raw := identity(s)
+	raw := view{text: s}
 	spans := r.find(raw, nil)
 	for _, plus1 := range pluses {
-		once := raw.decode(plus1)
+		once, ok := raw.decode(plus1)
+		if !ok {
+			continue
+		}
 		spans = r.find(once, spans)
 		for _, plus2 := range pluses {
-			spans = r.find(once.decode(plus2), spans)
+			if twice, ok := once.decode(plus2); ok {
+				spans = r.find(twice, spans)
+			}
 		}
 	}
 	return replaceSpans(s, spans)
@@ -96,18 +101,18 @@ func (r *Redactor) Bytes(b []byte) []byte {
 }
 
 // view is a decoding of a text: text[k] was decoded from the original's bytes
-// [start[k], end[k]).
+// [start[k], end[k]). The original itself has no start and end: text[k] is its byte k.
 type view struct {
 	text       string
 	start, end []int
 }
 
-func identity(s string) view {
-	v := view{text: s, start: make([]int, len(s)), end: make([]int, len(s))}
-	for i := range s {
-		v.start[i], v.end[i] = i, i+1
+// span is where in the original the bytes text[a:b] of v come from.
+func (v view) span(a, b int) [2]int {
+	if v.start == nil {
+		return [2]int{a, b}
 	}
-	return v
+	return [2]int{v.start[a], v.end[b-1]}
 }
 
 // find appends the original spans of every occurrence of a secret in v.
@@ -126,32 +131,38 @@ func (v view) find(secret string, spans [][2]int) [][2]int {
 			return spans
 		}
 		a, b := from+i, from+i+len(secret)
-		spans = append(spans, [2]int{v.start[a], v.end[b-1]})
+		spans = append(spans, v.span(a, b))
 		from = b
 	}
 }
 
 // decode undoes one layer of escapes: URL escapes (%XX, and "+" for a space when plus is set)
-// and JSON escapes (\uXXXX, surrogate pairs, \/ and the other short ones), mixed freely.
-func (v view) decode(plus bool) view {
+// and JSON escapes (\uXXXX, surrogate pairs, \/ and the other short ones), mixed freely. It
+// reports false when v has nothing that could be an escape: decoding would change nothing.
+func (v view) decode(plus bool) (view, bool) {
 	s := v.text
+	escapes := `%\`
+	if plus {
+		escapes += "+"
+	}
+	if !strings.ContainsAny(s, escapes) {
+		return view{}, false
+	}
 	out := view{start: make([]int, 0, len(s)), end: make([]int, 0, len(s))}
 	var b strings.Builder
 	b.Grow(len(s))
-	emit := func(text string, i, j int) {
-		b.WriteString(text)
-		for range len(text) {
-			out.start = append(out.start, v.start[i])
-			out.end = append(out.end, v.end[j-1])
-		}
-	}
 	for i := 0; i < len(s); {
 		text, n := unit(s[i:], plus)
-		emit(text, i, i+n)
+		b.WriteString(text)
+		from, to := v.span(i, i+n)[0], v.span(i, i+n)[1]
+		for range len(text) {
+			out.start = append(out.start, from)
+			out.end = append(out.end, to)
+		}
 		i += n
 	}
 	out.text = b.String()
-	return out
+	return out, true
 }
 
 // jsonShort are JSON's two-character escapes, by the character after the backslash.
