@@ -11,9 +11,17 @@ import (
 	"github.com/google/jsonschema-go/jsonschema"
 )
 
-// TaskIDPattern is the task ids accepted, after surrounding white space is trimmed: the
-// same rule as api.ValidateTaskID, stated for clients that validate before calling.
-const TaskIDPattern = `^\s*[A-Za-z0-9_.:-]{1,128}\s*$`
+// TaskIDPattern is the task ids accepted, stated for clients that validate before calling: the
+// rule of api.ValidateTaskID, 1–128 characters of A–Z a–z 0–9 - _ . : other than "." and "..",
+// with white space around them. The three alternatives are the ids of three or more
+// characters, those of one or two that do not start with a dot, and a dot followed by
+// another character.
+const TaskIDPattern = "^" + taskIDSpace + `*(?:[\w.:-]{3,128}|[\w:-][\w.:-]?|\.[\w:-])` + taskIDSpace + "*$"
+
+// taskIDSpace is the white space strings.TrimSpace removes (the characters unicode.IsSpace
+// reports), spelled out because \s means fewer characters in Go's regexp and more in
+// ECMAScript's. The characters beyond ASCII stand as themselves, which both dialects read.
+const taskIDSpace = `[\t-\r ` + "\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 // Bounds of timeout_seconds.
 const (

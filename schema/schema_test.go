@@ -9,6 +9,7 @@ import (
 
 	"github.com/google/jsonschema-go/jsonschema"
 
+	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
@@ -70,6 +71,42 @@ func TestTaskIDPatternMatchesIDs(t *testing.T) {
 			t.Errorf("TaskIDPattern matches %q = %v, want %v", id, got, want)
 		}
 	}
+}
+
+// taskIDCases are ids at the edges of the task id rule: the dot-only ids, the length limit, and
+// white space of every kind around and inside an id.
+var taskIDCases = []string{
+	"abc", "a", "Z", "0", "-", "_", ":", ".", "..", "...", ".a", "a.", "..a", "a..", ".:", ":.",
+	"a..b", "a:b", "a-b_c.d:e", " abc ", "\tabc\n", "\vabc\f", "\rabc ", " . ", "\t..\t",
+	"\u00a0x\u3000", "\u0085abc\u2028", "\u1680x\u2000\u200a\u202f\u205f\u2029",
+	"\ufeffabc", "abc\u200b", "a b", "a\u00a0b", "a/b", "a\\b", "é", "ａbc", "a\x00",
+	"", " ", "\u3000", strings.Repeat("x", 128), " " + strings.Repeat("x", 128) + " ",
+	strings.Repeat("x", 129), strings.Repeat(".", 128), strings.Repeat(".", 3),
+}
+
+// TestTaskIDPatternAgreesWithValidateTaskID: a client that checks task_id against the schema
+// and the server that checks it with api.ValidateTaskID accept the same ids.
+func TestTaskIDPatternAgreesWithValidateTaskID(t *testing.T) {
+	re := regexp.MustCompile(schema.TaskIDPattern)
+	for _, id := range taskIDCases {
+		_, err := api.ValidateTaskID(id)
+		if got, want := re.MatchString(id), err == nil; got != want {
+			t.Errorf("TaskIDPattern matches %q = %v, but ValidateTaskID(%q) = %v", id, got, id, err)
+		}
+	}
+}
+
+func FuzzTaskIDPattern(f *testing.F) {
+	for _, id := range taskIDCases {
+		f.Add(id)
+	}
+	re := regexp.MustCompile(schema.TaskIDPattern)
+	f.Fuzz(func(t *testing.T, id string) {
+		_, err := api.ValidateTaskID(id)
+		if got, want := re.MatchString(id), err == nil; got != want {
+			t.Errorf("TaskIDPattern matches %q = %v, but ValidateTaskID(%q) = %v", id, got, id, err)
+		}
+	})
 }
 
 func TestResultSchemaAcceptsEveryResultShape(t *testing.T) {
