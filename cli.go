@@ -9,10 +9,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,12 +23,9 @@ import (
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
+	"github.com/video-task-mcp/video-task-mcp/schema"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
-
-// defaultCommandTimeout is how long `wait` (and `create --wait`) waits by default: generation
-// usually takes 1-5 minutes and can take 10.
-const defaultCommandTimeout = 15 * time.Minute
 
 // Exit statuses of the commands.
 const (
@@ -37,88 +35,10 @@ const (
 	exitInterrupted = 130 // interrupted by a signal, as shells report SIGINT
 )
 
-const commandsUsage = `
-Commands (instead of serving MCP):
-  %[1]s [flags] get TASK_ID
-        query the task once (get_video_task)
-  %[1]s [flags] wait TASK_ID [--timeout 15m]
-        wait until the task ends or the timeout passes (wait_for_video_task)
-  %[1]s [flags] --enable-create create [--wait] [--timeout 15m] KEY=VALUE... | JSON
-        submit a task (create_video_task), e.g. model=wan2.5-t2v-preview prompt="a red fox"
-        duration=5, or its arguments as one JSON object; --wait then waits for it
-  Flags may come before or after the command. With --download-dir, a SUCCEEDED video is also
-  saved there (download_video). The result's JSON goes to stdout, messages to stderr, and a
-  live progress line to stderr when it is a terminal. Logs default to error.
-  Exit status: 0 result printed; 1 error, or the video could not be saved; 2 usage;
-  3 the wait ended before the task did (done: false); 130 interrupted.
-`
-
-// command is a command given instead of serving: its name, arguments and flags.
-type command struct {
-	name    string
-	args    []string
-	timeout time.Duration // wait, create --wait
-	wait    bool          // create
-}
-
 // exitCode ends the process with that status; whatever there was to say is said.
 type exitCode int
 
 func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
-
-// parseCommandLine parses args with fs, the server's flags, and returns the command they name,
-// or nil to serve. The server's flags may come before the command and, after it, among its
-// arguments, so "--simulate wait ID" and "wait ID --simulate" are the same; the command's own
-// flags (--timeout, --wait) come after its name. "--" ends the flags.
-func parseCommandLine(fs *flag.FlagSet, args []string) (*command, error) {
-	serverUsage := fs.Usage
-	fs.Usage = func() {
-		serverUsage()
-		fmt.Fprintf(fs.Output(), commandsUsage, serverName)
-	}
-	if err := fs.Parse(args); err != nil {
-		return nil, err
-	}
-	if fs.NArg() == 0 {
-		return nil, nil
-	}
-	cmd := &command{name: fs.Arg(0)}
-	switch cmd.name {
-	case "get":
-	case "wait":
-		fs.DurationVar(&cmd.timeout, "timeout", defaultCommandTimeout, "wait: how long to wait for the task to end")
-	case "create":
-		fs.BoolVar(&cmd.wait, "wait", false, "create: wait for the new task to end")
-		fs.DurationVar(&cmd.timeout, "timeout", defaultCommandTimeout, "create --wait: how long to wait for the task to end")
-	default:
-		return nil, fmt.Errorf("unexpected argument %q: the commands are get, wait and create (see --help)", cmd.name)
-	}
-	rest := fs.Args()[1:]
-	for len(rest) > 0 {
-		if err := fs.Parse(rest); err != nil {
-			return nil, err
-		}
-		consumed := len(rest) - fs.NArg()
-		if consumed > 0 && rest[consumed-1] == "--" {
-			cmd.args = append(cmd.args, fs.Args()...)
-			break
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		cmd.args = append(cmd.args, fs.Arg(0))
-		rest = fs.Args()[1:]
-	}
-	switch {
-	case (cmd.name == "get" || cmd.name == "wait") && len(cmd.args) != 1:
-		return nil, fmt.Errorf("%s takes one task id, not %d arguments (see --help)", cmd.name, len(cmd.args))
-	case cmd.name == "create" && len(cmd.args) == 0:
-		return nil, errors.New("create needs the task's arguments, e.g. model=wan2.5-t2v-preview prompt=\"a red fox\" (see --help)")
-	case cmd.timeout < 0 || (cmd.name == "wait" && cmd.timeout == 0):
-		return nil, fmt.Errorf("--timeout %s: want a positive duration", cmd.timeout)
-	}
-	return cmd, nil
-}
 
 // commandRunner runs one command against an in-process client of the server.
 type commandRunner struct {
@@ -230,11 +150,14 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 		}
 	}
 	if tool == nil {
-		fmt.Fprintf(r.stderr, "%s: %s is off: pass --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
-			serverName, tools.CreateVideoTaskName, envEnableCreate)
+		fmt.Fprintf(r.stderr, "%s: create is off: add --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
+			serverName, envEnableCreate)
 		return exitCode(exitError)
 	}
 	args, err := toolArguments(cmd.args, tool.InputSchema.Properties)
+	if err == nil {
+		err = checkCreateArguments(args, tool.InputSchema.Properties)
+	}
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: create: %s\n", serverName, terminalText(err.Error()))
 		return exitCode(exitUsage)
@@ -302,7 +225,7 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 		fmt.Fprintln(r.stderr, terminalText(notSaved))
 		return exitCode(exitError)
 	case waited && result.Done != nil && !*result.Done:
-		fmt.Fprintln(r.stderr, "The task has not finished yet; run wait again to keep waiting.")
+		fmt.Fprintf(r.stderr, "The task has not finished yet; to keep waiting, run wait again: %s wait %s\n", serverName, resultTaskID(o.res))
 		return exitCode(exitNotFinished)
 	}
 	return nil
@@ -442,6 +365,38 @@ func toolArguments(words []string, properties map[string]any) (map[string]any, e
 		args[key] = v
 	}
 	return args, nil
+}
+
+// checkCreateArguments refuses what create_video_task would refuse as invalid input, in the
+// words of schema.CreateVideoTaskInput: a mistake in the arguments is a usage error, said
+// before anything is submitted.
+func checkCreateArguments(args, properties map[string]any) error {
+	var unknown []string
+	for k := range args {
+		if _, ok := properties[k]; !ok {
+			unknown = append(unknown, strconv.Quote(truncateWord(k)))
+		}
+	}
+	if len(unknown) > 0 {
+		known := slices.Sorted(maps.Keys(properties))
+		slices.Sort(unknown)
+		return fmt.Errorf("unknown argument %s; create takes %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
+	}
+	raw, err := json.Marshal(args)
+	if err != nil {
+		return err
+	}
+	var in schema.CreateVideoTaskInput
+	if err := json.Unmarshal(raw, &in); err != nil {
+		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
+			return fmt.Errorf("%s: want %s, not a %s", te.Field, propertyType(properties[te.Field]), te.Value)
+		}
+		return err
+	}
+	if _, err := in.Validate(); err != nil {
+		return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
+	}
+	return nil
 }
 
 func propertyType(p any) string {

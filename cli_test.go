@@ -175,7 +175,7 @@ func TestCLI(t *testing.T) {
 		if got := pureJSON(t, r.stdout); got["done"] != false || got["task_status"] != "RUNNING" {
 			t.Errorf("result = %v, want RUNNING and not done", got)
 		}
-		if !strings.Contains(r.stderr, "run wait again") {
+		if !strings.Contains(r.stderr, "run wait again") || !strings.Contains(r.stderr, "video-task-mcp wait "+simulate.IDSlow) {
 			t.Errorf("stderr = %q, want advice to wait again", r.stderr)
 		}
 	})
@@ -198,19 +198,38 @@ func TestCLI(t *testing.T) {
 			{"--simulate", "wait", "x", "--timeout", "soon"},
 			{"--simulate", "wait", "x", "--timeout", "0s"},
 			{"--simulate", "--enable-create", "create", "duration=five", "model=wan2.5-t2v-preview"},
+			{"--simulate", "get", "../x"},
+			{"--simulate", "wait", "."},
+			{"--simulate", "--poll-interval", "soon", "get", "x"},
+			{"--simulate", "--enable-create", "create", "model=wan2.5-t2v-preview"},
+			{"--simulate", "--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "duration=7"},
+			{"--simulate", "--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "colour=red"},
+			{"--simulate", "--enable-create", "create", `{"model": "wan2.5-t2v-preview", "prompt": 5}`},
 		} {
-			if r := env.run(t, bin, args...); r.code != 2 || r.stdout != "" {
+			r := env.run(t, bin, args...)
+			if r.code != 2 || r.stdout != "" {
 				t.Errorf("%v: exit %d, stdout %q; want 2 and nothing on stdout", args, r.code, r.stdout)
+			}
+			// One line that says what is wrong, not the usage and not advice for a model.
+			if !strings.HasPrefix(r.stderr, "video-task-mcp: ") || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "call again") {
+				t.Errorf("%v: stderr %q, want one line starting \"video-task-mcp: \"", args, r.stderr)
 			}
 		}
 	})
 
 	t.Run("help lists the commands", func(t *testing.T) {
 		r := newCLIEnv(t).run(t, bin, "--help")
-		for _, want := range []string{"get TASK_ID", "wait TASK_ID", "create", "--download-dir", "Exit status"} {
-			if !strings.Contains(r.stderr, want) {
-				t.Errorf("--help does not mention %q:\n%s", want, r.stderr)
+		if r.code != 0 || r.stderr != "" {
+			t.Errorf("--help: exit %d, stderr %q; want 0 and the help on stdout", r.code, r.stderr)
+		}
+		for _, want := range []string{"get TASK_ID", "wait TASK_ID", "create", "--download-dir", "Exit status", "GOMEMLIMIT"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Errorf("--help does not mention %q:\n%s", want, r.stdout)
 			}
+		}
+		r = newCLIEnv(t).run(t, bin, "wait", "--help")
+		if r.code != 0 || r.stderr != "" || !strings.HasPrefix(r.stdout, "Usage: video-task-mcp [flags] wait TASK_ID") {
+			t.Errorf("wait --help: exit %d, stdout %q, stderr %q; want 0 and the help of wait on stdout", r.code, r.stdout, r.stderr)
 		}
 	})
 
@@ -250,7 +269,7 @@ func TestCLI(t *testing.T) {
 	t.Run("create submits through the create tool", func(t *testing.T) {
 		env := newCLIEnv(t)
 		r := env.run(t, bin, "--simulate", "create", "model=wan2.5-t2v-preview", "prompt=a fox")
-		if r.code != exitError || !strings.Contains(r.stderr, "--enable-create") {
+		if r.code != exitError || !strings.Contains(r.stderr, "--enable-create") || strings.Contains(r.stderr, tools.CreateVideoTaskName) {
 			t.Errorf("without --enable-create: exit %d, stderr %q; want %d and a pointer to the flag", r.code, r.stderr, exitError)
 		}
 		r = env.run(t, bin, append([]string{"--simulate", "--enable-create", "create", "--wait", `{"model":"wan2.5-t2v-preview"}`, "prompt=a red fox", "duration=5"}, fast...)...)

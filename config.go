@@ -100,11 +100,15 @@ type flagValues struct {
 }
 
 // parseConfig reads the flags, then the environment for what the flags left unset, and checks
-// the result.
-func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (config, error) {
+// the result. Asked for help, it prints it on stdout and returns flag.ErrHelp.
+func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (config, error) {
 	var f flagValues
-	fs := newFlagSet(&f, stderr)
+	fs := newFlagSet(&f)
 	cmd, err := parseCommandLine(fs, args)
+	if help, ok := errors.AsType[helpRequest](err); ok {
+		writeHelp(stdout, help.command)
+		return config{}, flag.ErrHelp
+	}
 	if err != nil {
 		return config{}, err
 	}
@@ -148,10 +152,12 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (c
 	return cfg, nil
 }
 
-// newFlagSet defines the server's flags on a new flag set that stores them in f.
-func newFlagSet(f *flagValues, stderr io.Writer) *flag.FlagSet {
+// newFlagSet defines the server's flags on a new flag set that stores them in f. The set prints
+// nothing: parseCommandLine words its errors, and writeHelp prints the help.
+func newFlagSet(f *flagValues) *flag.FlagSet {
 	fs := flag.NewFlagSet(serverName, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&f.transport, "transport", "stdio", "MCP transport: stdio, sse (HTTP+SSE at /sse and /message) or http (Streamable HTTP at /mcp)")
 	fs.StringVar(&f.addr, "addr", "127.0.0.1:8080", "listen address of the sse and http transports")
 	fs.StringVar(&f.baseURL, "base-url", "", "upstream base URL (env "+envBaseURL+", default "+api.DefaultBaseURL+")")
@@ -172,26 +178,6 @@ func newFlagSet(f *flagValues, stderr io.Writer) *flag.FlagSet {
 	fs.BoolVar(&f.enableCreate, "enable-create", false, "offer the create_video_task tool, which submits billed tasks (env "+envEnableCreate+"=1; off by default)")
 	fs.StringVar(&f.downloadDir, "download-dir", "", "offer download_video, which saves finished videos into this directory (made if missing); off: nothing is written to disk")
 	fs.BoolVar(&f.simulate, "simulate", false, "answer from a built-in simulated upstream: no key or network needed (same as --base-url "+simulateBaseURL+")")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, `Usage: %s [flags] [get|wait|create ARGS...: see Commands below]
-
-An MCP server for following Bailian (Wan) video-generation tasks on api.gpt.ge or DashScope
-(and, with --enable-create, submitting them).
-Serves MCP over stdio unless --transport says otherwise.
-
-Flags:
-`, serverName)
-		fs.PrintDefaults()
-		fmt.Fprintf(stderr, `
-Environment:
-  %-25s API key sent as the bearer token (required for real calls; never a flag)
-  %-25s API key with --provider dashscope, instead of %s
-  %-25s 1 offers create_video_task, when --enable-create is not given
-  %-25s upstream base URL, when --base-url is not given ("%s" simulates it)
-  %-25s log level, when --log-level is not given
-  %-25s bearer token that sse and http clients must send (unset: no client authentication)
-`, envAPIKey, envDashScopeKey, envAPIKey, envEnableCreate, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken)
-	}
 	return fs
 }
 
@@ -291,4 +277,170 @@ func firstNonEmpty(values ...string) string {
 		}
 	}
 	return ""
+}
+
+// defaultCommandTimeout is how long `wait` (and `create --wait`) waits by default: generation
+// usually takes 1-5 minutes and can take 10.
+const defaultCommandTimeout = 15 * time.Minute
+
+// command is a command given instead of serving: its name, arguments and flags.
+type command struct {
+	name    string
+	args    []string
+	timeout time.Duration // wait, create --wait
+	wait    bool          // create
+}
+
+// defineFlags defines the command's own flags on fs, and reports whether c names a command.
+func (c *command) defineFlags(fs *flag.FlagSet) bool {
+	switch c.name {
+	case "get":
+	case "wait":
+		fs.DurationVar(&c.timeout, "timeout", defaultCommandTimeout, "how long to wait for the task to end")
+	case "create":
+		fs.BoolVar(&c.wait, "wait", false, "wait for the new task to end, as wait does")
+		fs.DurationVar(&c.timeout, "timeout", defaultCommandTimeout, "with --wait: how long to wait for the task to end")
+	default:
+		return false
+	}
+	return true
+}
+
+// check refuses arguments the command cannot run with, before anything is built or sent.
+func (c *command) check() error {
+	switch {
+	case (c.name == "get" || c.name == "wait") && len(c.args) != 1:
+		return fmt.Errorf("%s takes one task id, not %d arguments (run %s %s --help)", c.name, len(c.args), serverName, c.name)
+	case c.name == "create" && len(c.args) == 0:
+		return fmt.Errorf("create needs the task's arguments, e.g. model=wan2.5-t2v-preview prompt=\"a red fox\" (run %s create --help)", serverName)
+	case c.timeout < 0 || (c.name == "wait" && c.timeout == 0):
+		return fmt.Errorf("--timeout %s: want a positive duration", c.timeout)
+	case c.name == "create":
+		return nil
+	}
+	if _, err := api.ValidateTaskID(c.args[0]); err != nil {
+		if e, ok := errors.AsType[*api.Error](err); ok {
+			return fmt.Errorf("%s: %s", c.name, e.Message)
+		}
+		return fmt.Errorf("%s: %w", c.name, err)
+	}
+	return nil
+}
+
+// helpRequest is the error of a command line that asks for help: the help of command, or the
+// server's when command is "".
+type helpRequest struct{ command string }
+
+func (helpRequest) Error() string { return flag.ErrHelp.Error() }
+func (helpRequest) Unwrap() error { return flag.ErrHelp }
+
+// parseCommandLine parses args with fs, the server's flags, and returns the command they name,
+// or nil to serve. The server's flags may come before the command and, after it, among its
+// arguments, so "--simulate wait ID" and "wait ID --simulate" are the same; the command's own
+// flags (--timeout, --wait) come after its name. "--" ends the flags. A request for help is a
+// helpRequest; other errors are worded for the person who typed the line.
+func parseCommandLine(fs *flag.FlagSet, args []string) (*command, error) {
+	var refused error
+	if err := parseFlags(fs, args, &refused); err != nil {
+		return nil, commandLineError(err, refused, "")
+	}
+	if fs.NArg() == 0 {
+		return nil, nil
+	}
+	cmd := &command{name: fs.Arg(0)}
+	if !cmd.defineFlags(fs) {
+		return nil, fmt.Errorf("unexpected argument %q: the commands are get, wait and create (run %s --help)", cmd.name, serverName)
+	}
+	rest := fs.Args()[1:]
+	for len(rest) > 0 {
+		if err := parseFlags(fs, rest, &refused); err != nil {
+			return nil, commandLineError(err, refused, cmd.name)
+		}
+		consumed := len(rest) - fs.NArg()
+		if consumed > 0 && rest[consumed-1] == "--" {
+			cmd.args = append(cmd.args, fs.Args()...)
+			break
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		cmd.args = append(cmd.args, fs.Arg(0))
+		rest = fs.Args()[1:]
+	}
+	return cmd, cmd.check()
+}
+
+// parseFlags parses args with fs, every flag of which reports a value it refuses in *refused,
+// worded by refusedValue.
+func parseFlags(fs *flag.FlagSet, args []string, refused *error) error {
+	fs.VisitAll(func(f *flag.Flag) {
+		switch f.Value.(type) {
+		case *refusedValue, refusedBool:
+			return
+		}
+		v := &refusedValue{Value: f.Value, name: f.Name, refused: refused}
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); ok && b.IsBoolFlag() {
+			f.Value = refusedBool{v}
+		} else {
+			f.Value = v
+		}
+	})
+	return fs.Parse(args)
+}
+
+// refusedValue wraps a flag's value to word a value it refuses for a person: the flag's name
+// and the form it wants, where the flag package says `invalid value "soon" for flag
+// -poll-interval: parse error`. The flag package keeps only the text of Set's error, so the
+// worded one is also left in *refused.
+type refusedValue struct {
+	flag.Value
+	name    string
+	refused *error
+}
+
+func (v *refusedValue) Set(s string) error {
+	if err := v.Value.Set(s); err != nil {
+		*v.refused = fmt.Errorf("--%s: want %s, not %q", v.name, valueForm(v.Value), s)
+		return *v.refused
+	}
+	return nil
+}
+
+// refusedBool is a refusedValue of a boolean flag, which takes no separate value.
+type refusedBool struct{ *refusedValue }
+
+func (refusedBool) IsBoolFlag() bool { return true }
+
+// valueForm describes the values a flag takes, by the type of its value.
+func valueForm(v flag.Value) string {
+	g, _ := v.(flag.Getter)
+	if g == nil {
+		return "a valid value"
+	}
+	switch g.Get().(type) {
+	case time.Duration:
+		return "a duration such as 1s or 500ms"
+	case float64:
+		return "a number such as 10"
+	case bool:
+		return "true or false"
+	}
+	return "a valid value"
+}
+
+// commandLineError words an error of fs.Parse: a help request as a helpRequest for command, a
+// value refused as refused says, and anything else (an unknown flag, a missing value) with the
+// command that lists the flags.
+func commandLineError(err, refused error, command string) error {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return helpRequest{command: command}
+	case refused != nil:
+		return refused
+	}
+	helpCommand := serverName + " --help"
+	if command != "" {
+		helpCommand = serverName + " " + command + " --help"
+	}
+	return fmt.Errorf("%w; run %s to see the flags", err, helpCommand)
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -164,5 +166,77 @@ func TestHTTPStartWarnings(t *testing.T) {
 				t.Errorf("log reveals the token:\n%s", stderr.String())
 			}
 		})
+	}
+}
+
+// runArgs runs the program in process with args and an empty environment and returns what it
+// wrote and the error main would act on.
+func runArgs(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
+	var out, errOut strings.Builder
+	err = run(t.Context(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errOut)
+	return out.String(), errOut.String(), err
+}
+
+// TestHelp: --help (or -h) prints the whole help on stdout and ends without error (main exits
+// 0); after a command it prints that command's help instead.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args    []string
+		want    []string
+		notWant []string
+	}{
+		{[]string{"--help"}, []string{"Usage: video-task-mcp [flags]", "-poll-interval", "GOMEMLIMIT", "48MiB",
+			"get TASK_ID", "wait TASK_ID", "Exit status"}, nil},
+		{[]string{"-h"}, []string{"Usage: video-task-mcp [flags]", "-poll-interval"}, nil},
+		{[]string{"--simulate", "get", "--help"}, []string{"Usage: video-task-mcp [flags] get TASK_ID", "Exit status", "video-task-mcp --help"},
+			[]string{"-poll-interval", "-timeout"}},
+		{[]string{"wait", "some-id", "-h"}, []string{"Usage: video-task-mcp [flags] wait TASK_ID", "-timeout", "(default 15m0s)", "3 the wait ended"},
+			[]string{"-poll-interval"}},
+		{[]string{"create", "--help"}, []string{"Usage: video-task-mcp [flags] --enable-create create", "-wait", "KEY=VALUE", "billed"},
+			[]string{"-poll-interval"}},
+	}
+	for _, tt := range tests {
+		stdout, stderr, err := runArgs(t, tt.args...)
+		if !errors.Is(err, flag.ErrHelp) || stderr != "" {
+			t.Errorf("run(%q) = %v, stderr %q; want flag.ErrHelp and nothing on stderr", tt.args, err, stderr)
+		}
+		for _, want := range tt.want {
+			if !strings.Contains(stdout, want) {
+				t.Errorf("run(%q) help does not mention %q:\n%s", tt.args, want, stdout)
+			}
+		}
+		for _, notWant := range tt.notWant {
+			if strings.Contains(stdout, notWant) {
+				t.Errorf("run(%q) help mentions %q, which belongs to other help:\n%s", tt.args, notWant, stdout)
+			}
+		}
+	}
+}
+
+// TestCommandLineErrors: a flag or argument refused is one line that names it and says what is
+// wanted, with nothing printed before main prints it (no usage dump).
+func TestCommandLineErrors(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string // the whole message, or with a trailing "…" its start
+	}{
+		{[]string{"--poll-interval", "soon"}, `--poll-interval: want a duration such as 1s or 500ms, not "soon"`},
+		{[]string{"--wait-timeout=5"}, `--wait-timeout: want a duration such as 1s or 500ms, not "5"`},
+		{[]string{"--max-qps", "lots"}, `--max-qps: want a number such as 10, not "lots"`},
+		{[]string{"--simulate=maybe"}, `--simulate: want true or false, not "maybe"`},
+		{[]string{"--simulate", "wait", "x", "--timeout", "soon"}, `--timeout: want a duration such as 1s or 500ms, not "soon"`},
+		{[]string{"--simulate", "create", "--wait=later", "model=x"}, `--wait: want true or false, not "later"`},
+		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag; run video-task-mcp --help to see the flags"},
+		{[]string{"--simulate", "wait", "x", "--poll-interval"}, "flag needs an argument: -poll-interval; run video-task-mcp wait --help to see the flags"},
+		{[]string{"--simulate", "get", "../x"}, `get: task_id contains '/' at position 2; only letters, digits and - _ . : are allowed`},
+		{[]string{"--simulate", "wait", ".."}, `wait: task_id ".." is not a task id`},
+		{[]string{"--simulate", "frob"}, `unexpected argument "frob": the commands are get, wait and create (run video-task-mcp --help)`},
+	}
+	for _, tt := range tests {
+		stdout, stderr, err := runArgs(t, tt.args...)
+		if err == nil || err.Error() != tt.want || stdout != "" || stderr != "" {
+			t.Errorf("run(%q) = %v, stdout %q, stderr %q; want only the error %q", tt.args, err, stdout, stderr, tt.want)
+		}
 	}
 }
