@@ -13,15 +13,15 @@ import (
 
 // TaskIDPattern is the task ids accepted, stated for clients that validate before calling: the
 // rule of api.ValidateTaskID, 1–128 characters of A–Z a–z 0–9 - _ . : other than "." and "..",
-// with white space around them. The three alternatives are the ids of three or more
-// characters, those of one or two that do not start with a dot, and a dot followed by
-// another character.
-const TaskIDPattern = "^" + taskIDSpace + `*(?:[\w.:-]{3,128}|[\w:-][\w.:-]?|\.[\w:-])` + taskIDSpace + "*$"
+// with white space around them. The ids of one or two characters are those with a character
+// other than a dot, optionally after one dot. It is kept short, since every tools/list answer
+// carries it.
+const TaskIDPattern = "^" + taskIDSpace + `*(?:[\w.:-]{3,128}|\.?[\w:-][\w.:-]?)` + taskIDSpace + "*$"
 
 // taskIDSpace is the white space strings.TrimSpace removes (the characters unicode.IsSpace
 // reports), spelled out because \s means fewer characters in Go's regexp and more in
-// ECMAScript's. The characters beyond ASCII stand as themselves, which both dialects read.
-const taskIDSpace = `[\t-\r ` + "\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+// ECMAScript's. The characters stand as themselves, which both dialects read alike.
+const taskIDSpace = "[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
 
 // Bounds of timeout_seconds.
 const (
@@ -31,12 +31,12 @@ const (
 
 // GetVideoTaskInput is the input of get_video_task.
 type GetVideoTaskInput struct {
-	TaskID string `json:"task_id" jsonschema:"Task id from the submission response (output.task_id)."`
+	TaskID string `json:"task_id" jsonschema:"Task id from the submission's output.task_id."`
 }
 
 // WaitForVideoTaskInput is the input of wait_for_video_task.
 type WaitForVideoTaskInput struct {
-	TaskID string `json:"task_id" jsonschema:"Task id from the submission response (output.task_id)."`
+	TaskID string `json:"task_id" jsonschema:"Task id from the submission's output.task_id."`
 	// TimeoutSeconds is 0 when the caller did not set it: the server's default applies.
 	TimeoutSeconds int `json:"timeout_seconds,omitempty" jsonschema:"Seconds this call may wait (1-3600)."`
 }
