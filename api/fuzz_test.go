@@ -13,10 +13,10 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/api"
 )
 
-// contractValid says whether CONTRACT.md accepts id: 1–128 characters of A–Z a–z 0–9 - _ . :
-// after trimming surrounding white space, and not "." or "..".
+// contractValid says whether the task id rule accepts id: 1–128 characters of A–Z a–z 0–9 -
+// _ . : after trimming surrounding ASCII white space, and not "." or "..".
 func contractValid(id string) bool {
-	id = strings.TrimSpace(id)
+	id = strings.Trim(id, " \t\n\v\f\r")
 	if id == "" || len(id) > 128 || id == "." || id == ".." {
 		return false
 	}
@@ -57,7 +57,7 @@ func FuzzValidateTaskID(f *testing.F) {
 			}
 			return
 		}
-		if want := strings.TrimSpace(in); id != want {
+		if want := strings.Trim(in, " \t\n\v\f\r"); id != want {
 			t.Fatalf("ValidateTaskID(%q) = %q, want %q", in, id, want)
 		}
 		raw, err := c.TaskURL(id)

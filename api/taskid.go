@@ -8,11 +8,15 @@ import (
 // MaxTaskIDLength is the longest task id accepted.
 const MaxTaskIDLength = 128
 
-// ValidateTaskID trims surrounding white space from id and checks that what remains is 1–128
+// TaskIDSpace is the white space ValidateTaskID trims from around an id: ASCII's, which every
+// regular-expression dialect spells [\t-\r ] alike, so that a schema can state the same rule.
+const TaskIDSpace = " \t\n\v\f\r"
+
+// ValidateTaskID trims surrounding TaskIDSpace from id and checks that what remains is 1–128
 // characters of A–Z a–z 0–9 - _ . : and not "." or "..". It returns the trimmed id, or an
 // *Error of KindInvalidTaskID that says what is wrong. No request is made for a refused id.
 func ValidateTaskID(id string) (string, error) {
-	id = strings.TrimSpace(id)
+	id = strings.Trim(id, TaskIDSpace)
 	invalid := func(format string, args ...any) error {
 		return &Error{Kind: KindInvalidTaskID, Message: fmt.Sprintf(format, args...)}
 	}

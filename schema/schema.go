@@ -13,15 +13,10 @@ import (
 
 // TaskIDPattern is the task ids accepted, stated for clients that validate before calling: the
 // rule of api.ValidateTaskID, 1–128 characters of A–Z a–z 0–9 - _ . : other than "." and "..",
-// with white space around them. The ids of one or two characters are those with a character
-// other than a dot, optionally after one dot. It is kept short, since every tools/list answer
-// carries it.
-const TaskIDPattern = "^" + taskIDSpace + `*(?:[\w.:-]{3,128}|\.?[\w:-][\w.:-]?)` + taskIDSpace + "*$"
-
-// taskIDSpace is the white space strings.TrimSpace removes (the characters unicode.IsSpace
-// reports), spelled out because \s means fewer characters in Go's regexp and more in
-// ECMAScript's. The characters stand as themselves, which both dialects read alike.
-const taskIDSpace = "[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]"
+// with ASCII white space around them. The ids of one or two characters are those with a
+// character other than a dot, optionally after one dot. White space is spelled [\t-\r ]
+// because \s means fewer characters in Go's regexp and more in ECMAScript's.
+const TaskIDPattern = `^[\t-\r ]*(?:[\w.:-]{3,128}|\.?[\w:-][\w.:-]?)[\t-\r ]*$`
 
 // Bounds of timeout_seconds.
 const (
