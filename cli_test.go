@@ -205,13 +205,15 @@ func TestCLI(t *testing.T) {
 			{"--simulate", "--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "duration=7"},
 			{"--simulate", "--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "colour=red"},
 			{"--simulate", "--enable-create", "create", `{"model": "wan2.5-t2v-preview", "prompt": 5}`},
+			{"--simulate", "--no-\x1b[31mred", "get", "x"},
 		} {
 			r := env.run(t, bin, args...)
 			if r.code != 2 || r.stdout != "" {
 				t.Errorf("%v: exit %d, stdout %q; want 2 and nothing on stdout", args, r.code, r.stdout)
 			}
 			// One line that says what is wrong, not the usage and not advice for a model.
-			if !strings.HasPrefix(r.stderr, "video-task-mcp: ") || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "call again") {
+			if !strings.HasPrefix(r.stderr, "video-task-mcp: ") || strings.Count(r.stderr, "\n") != 1 || strings.Contains(r.stderr, "call again") ||
+				strings.ContainsRune(r.stderr, 0x1b) {
 				t.Errorf("%v: stderr %q, want one line starting \"video-task-mcp: \"", args, r.stderr)
 			}
 		}

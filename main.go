@@ -57,7 +57,7 @@ func main() {
 		if errors.As(err, &code) {
 			os.Exit(int(code))
 		}
-		fmt.Fprintln(os.Stderr, "video-task-mcp:", err)
+		fmt.Fprintln(os.Stderr, "video-task-mcp:", terminalText(err.Error()))
 		os.Exit(2)
 	}
 }
