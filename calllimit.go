@@ -13,10 +13,13 @@ import (
 
 // Default bounds of the HTTP transports (flags change them).
 const (
-	defaultMaxConnections    = 4096
-	defaultMaxSSESessions    = 256
-	defaultMaxCalls          = 1024
-	defaultMaxCallsPerClient = 256
+	defaultMaxConnections = 4096
+	defaultMaxSSESessions = 1024
+	// defaultMaxSSESessionsPerClient is per remote IP address: an SSE stream comes before
+	// its session, so its address is all there is to tell clients apart.
+	defaultMaxSSESessionsPerClient = 64
+	defaultMaxCalls                = 1024
+	defaultMaxCallsPerClient       = 256
 )
 
 // callLimit bounds the tool calls running at once over HTTP, in all and for each client, so

@@ -53,13 +53,14 @@ type config struct {
 	// Bounds of the HTTP transports: open connections, open SSE sessions, tool calls running
 	// in all and for one client (calllimit.go), and the time a request body may take (zero:
 	// httpguard's default; tests shorten it).
-	maxConnections    int
-	maxSSESessions    int
-	maxCalls          int
-	maxCallsPerClient int
-	bodyTimeout       time.Duration
-	logLevel          slog.Level
-	showVersion       bool
+	maxConnections          int
+	maxSSESessions          int
+	maxSSESessionsPerClient int
+	maxCalls                int
+	maxCallsPerClient       int
+	bodyTimeout             time.Duration
+	logLevel                slog.Level
+	showVersion             bool
 	// downloadDir is --download-dir as given: "" offers no download_video and writes nothing.
 	downloadDir string
 	// command is the command to run instead of serving; nil to serve (cli.go).
@@ -77,26 +78,27 @@ type config struct {
 
 // flagValues are the flags as given, before the environment fills in what they left unset.
 type flagValues struct {
-	transport         string
-	addr              string
-	baseURL           string
-	allowedOrigins    string
-	pollInterval      time.Duration
-	maxPollInterval   time.Duration
-	waitTimeout       time.Duration
-	debugAddr         string
-	maxQPS            float64
-	maxConnections    int
-	maxSSESessions    int
-	maxCalls          int
-	maxCallsPerClient int
-	logLevel          string
-	showVersion       bool
-	provider          string
-	region            string
-	enableCreate      bool
-	downloadDir       string
-	simulate          bool
+	transport               string
+	addr                    string
+	baseURL                 string
+	allowedOrigins          string
+	pollInterval            time.Duration
+	maxPollInterval         time.Duration
+	waitTimeout             time.Duration
+	debugAddr               string
+	maxQPS                  float64
+	maxConnections          int
+	maxSSESessions          int
+	maxSSESessionsPerClient int
+	maxCalls                int
+	maxCallsPerClient       int
+	logLevel                string
+	showVersion             bool
+	provider                string
+	region                  string
+	enableCreate            bool
+	downloadDir             string
+	simulate                bool
 }
 
 // parseConfig reads the flags, then the environment for what the flags left unset, and checks
@@ -120,21 +122,22 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		return config{}, errors.New(envAuthToken + " is set but blank, which would leave the HTTP transports open to anyone: set a token (such as the output of openssl rand -hex 32), or unset it to run without client authentication")
 	}
 	cfg := config{
-		transport:         f.transport,
-		addr:              f.addr,
-		pollInterval:      f.pollInterval,
-		maxPollInterval:   f.maxPollInterval,
-		waitTimeout:       f.waitTimeout,
-		maxQPS:            f.maxQPS,
-		authToken:         strings.TrimSpace(rawToken),
-		maxConnections:    f.maxConnections,
-		maxSSESessions:    f.maxSSESessions,
-		maxCalls:          f.maxCalls,
-		maxCallsPerClient: f.maxCallsPerClient,
-		debugAddr:         f.debugAddr,
-		showVersion:       f.showVersion,
-		downloadDir:       f.downloadDir,
-		command:           cmd,
+		transport:               f.transport,
+		addr:                    f.addr,
+		pollInterval:            f.pollInterval,
+		maxPollInterval:         f.maxPollInterval,
+		waitTimeout:             f.waitTimeout,
+		maxQPS:                  f.maxQPS,
+		authToken:               strings.TrimSpace(rawToken),
+		maxConnections:          f.maxConnections,
+		maxSSESessions:          f.maxSSESessions,
+		maxSSESessionsPerClient: f.maxSSESessionsPerClient,
+		maxCalls:                f.maxCalls,
+		maxCallsPerClient:       f.maxCallsPerClient,
+		debugAddr:               f.debugAddr,
+		showVersion:             f.showVersion,
+		downloadDir:             f.downloadDir,
+		command:                 cmd,
 	}
 	if f.allowedOrigins != "" {
 		cfg.allowedOrigins = strings.Split(f.allowedOrigins, ",")
@@ -168,7 +171,8 @@ func newFlagSet(f *flagValues) *flag.FlagSet {
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's pprof and expvar on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
 	fs.Float64Var(&f.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
 	fs.IntVar(&f.maxConnections, "max-connections", defaultMaxConnections, "most open connections of the sse and http transports, lowered to fit the open-file limit; past it: 503")
-	fs.IntVar(&f.maxSSESessions, "max-sse-sessions", defaultMaxSSESessions, "most open SSE sessions; past it: 503")
+	fs.IntVar(&f.maxSSESessions, "max-sse-sessions", defaultMaxSSESessions, "most open SSE sessions, all clients together; past it: 503")
+	fs.IntVar(&f.maxSSESessionsPerClient, "max-sse-sessions-per-client", defaultMaxSSESessionsPerClient, "most open SSE sessions from one remote address; past it: 503")
 	fs.IntVar(&f.maxCalls, "max-calls", defaultMaxCalls, "most tool calls running at once over sse and http, all clients together; past it: an error saying to call again")
 	fs.IntVar(&f.maxCallsPerClient, "max-calls-per-client", defaultMaxCallsPerClient, "most tool calls running at once for one client: an SSE session, or one remote address over stateless http; past it: an error saying to call again")
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
@@ -238,8 +242,8 @@ func (cfg config) check() error {
 	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 || !(cfg.maxQPS > 0) || math.IsInf(cfg.maxQPS, 1) {
 		return errors.New("--poll-interval, --max-poll-interval, --wait-timeout and --max-qps must be positive")
 	}
-	if cfg.maxConnections <= 0 || cfg.maxSSESessions <= 0 || cfg.maxCalls <= 0 || cfg.maxCallsPerClient <= 0 {
-		return errors.New("--max-connections, --max-sse-sessions, --max-calls and --max-calls-per-client must be positive")
+	if cfg.maxConnections <= 0 || cfg.maxSSESessions <= 0 || cfg.maxSSESessionsPerClient <= 0 || cfg.maxCalls <= 0 || cfg.maxCallsPerClient <= 0 {
+		return errors.New("--max-connections, --max-sse-sessions, --max-sse-sessions-per-client, --max-calls and --max-calls-per-client must be positive")
 	}
 	// Origins are checked here, so that a pattern is refused whatever the transport.
 	if _, err := httpguard.New(httpguard.Config{AllowedOrigins: cfg.allowedOrigins}); err != nil {

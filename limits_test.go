@@ -27,11 +27,12 @@ import (
 // testHTTPConfig is the configuration of an HTTP transport with the default limits.
 func testHTTPConfig(kind string) config {
 	return config{
-		transport:         kind,
-		maxConnections:    defaultMaxConnections,
-		maxSSESessions:    defaultMaxSSESessions,
-		maxCalls:          defaultMaxCalls,
-		maxCallsPerClient: defaultMaxCallsPerClient,
+		transport:               kind,
+		maxConnections:          defaultMaxConnections,
+		maxSSESessions:          defaultMaxSSESessions,
+		maxSSESessionsPerClient: defaultMaxSSESessionsPerClient,
+		maxCalls:                defaultMaxCalls,
+		maxCallsPerClient:       defaultMaxCallsPerClient,
 	}
 }
 

@@ -212,7 +212,9 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			server.WithKeepAlive(true),
 		)
 		// Each session holds its event stream open for as long as the client stays.
-		mux.Handle("/sse", guard.Wrap(httpguard.LimitConcurrent(sse, cfg.maxSSESessions, "SSE sessions", "--max-sse-sessions")))
+		mux.Handle("/sse", guard.Wrap(httpguard.LimitConcurrent(sse,
+			httpguard.Limit{Max: cfg.maxSSESessions, What: "SSE sessions", Flag: "--max-sse-sessions"},
+			httpguard.Limit{Max: cfg.maxSSESessionsPerClient, What: "SSE sessions from this address", Flag: "--max-sse-sessions-per-client"})))
 		mux.Handle("/message", guard.Wrap(sse))
 		transport = sse
 	case "http":

@@ -6,6 +6,8 @@
 //	go run ./loadtest -n 100 -ids 1         # 100 callers on one task id
 //	go run ./loadtest -max-qps 10           # the same at the server's default rate limit
 //	go run ./loadtest -mode all             # everything BENCHMARKS.md reports
+//	go run ./loadtest -mode held -n 1000    # connections whose declared body never comes
+//	go run ./loadtest -mode second-client -n 2000  # another client's calls under one client's load
 //
 // It builds the server from this module (or runs -bin), prints its figures, and exits non-zero
 // when a correctness check fails: a wait lost, the upstream rate above --max-qps, or a task
@@ -56,7 +58,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, size, or all")
+	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), or all")
 	flag.StringVar(&o.bin, "bin", "", "server binary to run (default: go build this module into a temporary directory)")
 	flag.IntVar(&o.n, "n", 1000, "concurrent wait_for_video_task calls")
 	flag.IntVar(&o.ids, "ids", 200, "distinct task ids the waits are spread over (callers come in groups on the same id)")
@@ -116,9 +118,9 @@ func run(ctx context.Context, o options) ([]string, error) {
 	}
 	for _, m := range modes {
 		switch m {
-		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "size":
+		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "size", "held", "second-client":
 		default:
-			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, size or all", m)
+			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, size, held, second-client or all", m)
 		}
 	}
 	if o.n < 1 || o.ids < 1 || o.polls < 1 || o.maxQPS <= 0 || o.runningProbes < 1 {
@@ -165,6 +167,12 @@ func run(ctx context.Context, o options) ([]string, error) {
 			one := o
 			one.n, one.ids = 100, 1
 			f, err = runWaits(ctx, bin, one)
+		case "held":
+			err = runHeld(ctx, bin, o)
+		case "second-client":
+			if err = runSecondClient(ctx, bin, o, "sse"); err == nil {
+				err = runSecondClient(ctx, bin, o, "http")
+			}
 		case "default-qps":
 			def := o
 			def.maxQPS = 10

@@ -90,53 +90,85 @@ func TestLimitConnections(t *testing.T) {
 }
 
 func TestLimitConcurrent(t *testing.T) {
-	entered, release := make(chan struct{}), make(chan struct{})
-	h := LimitConcurrent(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		entered <- struct{}{}
-		<-release
-	}), 1, "streams", "--max-streams")
-	srv := &http.Server{Handler: h}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	tests := []struct {
+		name             string
+		total, perAddr   int
+		secondFrom       string
+		wantSecond       int
+		wantSecondNaming string
+	}{
+		{"all clients, same address", 1, 10, "127.0.0.1", http.StatusServiceUnavailable, "--max-streams"},
+		{"all clients, another address", 1, 10, "127.0.0.2", http.StatusServiceUnavailable, "--max-streams"},
+		{"one address", 10, 1, "127.0.0.1", http.StatusServiceUnavailable, "--max-streams-per-client"},
+		{"another address", 10, 1, "127.0.0.2", http.StatusOK, ""},
 	}
-	go func() { _ = srv.Serve(listener) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	url := "http://" + listener.Addr().String() + "/"
-	first := make(chan int, 1)
-	go func() {
-		resp, err := http.Get(url)
-		if err != nil {
-			first <- 0
-			return
-		}
-		resp.Body.Close()
-		first <- resp.StatusCode
-	}()
-	<-entered
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatalf("GET: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" || !strings.Contains(string(body), "--max-streams") {
-		t.Fatalf("past the limit: %d, Retry-After %q, %q; want 503 with Retry-After naming --max-streams",
-			resp.StatusCode, resp.Header.Get("Retry-After"), body)
-	}
-	close(release)
-	if got := <-first; got != http.StatusOK {
-		t.Errorf("within the limit: %d, want 200", got)
-	}
-	// With the first done, the slot is free.
-	go func() { <-entered }()
-	resp, err = http.Get(url)
-	if err != nil {
-		t.Fatalf("GET: %v", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("after the first ended: %d, want 200", resp.StatusCode)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			entered, release := make(chan struct{}, 4), make(chan struct{})
+			h := LimitConcurrent(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				entered <- struct{}{}
+				<-release
+			}), Limit{tt.total, "streams", "--max-streams"}, Limit{tt.perAddr, "streams from this address", "--max-streams-per-client"})
+			srv := &http.Server{Handler: h}
+			listener, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = srv.Serve(listener) }()
+			t.Cleanup(func() { _ = srv.Close() })
+			url := "http://" + listener.Addr().String() + "/"
+			getFrom := func(ip string) (int, string) {
+				dialer := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}}
+				hc := &http.Client{Transport: &http.Transport{DialContext: dialer.DialContext}}
+				resp, err := hc.Get(url)
+				if err != nil {
+					return 0, err.Error()
+				}
+				defer resp.Body.Close()
+				body, _ := io.ReadAll(resp.Body)
+				if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+					return resp.StatusCode, "no Retry-After"
+				}
+				return resp.StatusCode, string(body)
+			}
+			first := make(chan int, 1)
+			go func() { code, _ := getFrom("127.0.0.1"); first <- code }()
+			<-entered
+			second := make(chan struct {
+				code int
+				body string
+			}, 1)
+			go func() {
+				code, body := getFrom(tt.secondFrom)
+				second <- struct {
+					code int
+					body string
+				}{code, body}
+			}()
+			if tt.wantSecond == http.StatusOK {
+				<-entered
+			}
+			if tt.wantSecond != http.StatusOK {
+				got := <-second
+				if got.code != tt.wantSecond || !strings.Contains(got.body, tt.wantSecondNaming) {
+					t.Fatalf("second request: %d %q, want %d naming %s", got.code, got.body, tt.wantSecond, tt.wantSecondNaming)
+				}
+			}
+			close(release)
+			if got := <-first; got != http.StatusOK {
+				t.Errorf("first request: %d, want 200", got)
+			}
+			if tt.wantSecond == http.StatusOK {
+				if got := <-second; got.code != http.StatusOK {
+					t.Errorf("second request: %d %q, want 200", got.code, got.body)
+				}
+			}
+			// With both done, the slots are free again.
+			go func() { <-entered }()
+			if code, body := getFrom("127.0.0.1"); code != http.StatusOK {
+				t.Errorf("after the others ended: %d %q, want 200", code, body)
+			}
+		})
 	}
 }
 
