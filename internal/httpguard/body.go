@@ -18,7 +18,13 @@ func BoundBodies(next http.Handler, timeout time.Duration) http.Handler {
 		timeout = DefaultBodyTimeout
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(timeout))
+		// Without a body there is nothing to wait for, and a deadline would end a long
+		// answer (an event stream, a profile) when net/http's background read hits it.
+		deadline := time.Time{}
+		if r.Body != nil && r.Body != http.NoBody {
+			deadline = time.Now().Add(timeout)
+		}
+		_ = http.NewResponseController(w).SetReadDeadline(deadline)
 		next.ServeHTTP(w, r)
 	})
 }

@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 )
 
 // get sends GET /healthz on c and returns the response.
@@ -191,5 +192,35 @@ func TestCheckHost(t *testing.T) {
 		if rec.Code != want {
 			t.Errorf("Host %s: %d, want %d", host, rec.Code, want)
 		}
+	}
+}
+
+// TestBoundBodiesLeavesLongAnswersAlone checks that a request without a body may take longer
+// than the body's time: net/http cancels a request whose connection read deadline passes.
+func TestBoundBodiesLeavesLongAnswersAlone(t *testing.T) {
+	const timeout = 50 * time.Millisecond
+	cancelled := make(chan bool, 1)
+	h := BoundBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			cancelled <- true
+		case <-time.After(10 * timeout):
+			cancelled <- false
+		}
+	}), timeout)
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: h}
+	go func() { _ = srv.Serve(listener) }()
+	t.Cleanup(func() { _ = srv.Close() })
+	resp, err := http.Get("http://" + listener.Addr().String() + "/debug/pprof/profile")
+	if err != nil {
+		t.Fatalf("GET: %v", err)
+	}
+	resp.Body.Close()
+	if <-cancelled {
+		t.Errorf("a request without a body was cancelled when the body's time ran out")
 	}
 }
