@@ -47,6 +47,7 @@ type config struct {
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
 	maxQPS          float64
+	maxStdioCalls   int
 	authToken       string
 	debugAddr       string
 	allowedOrigins  []string
@@ -92,6 +93,7 @@ type flagValues struct {
 	maxSSESessionsPerClient int
 	maxCalls                int
 	maxCallsPerClient       int
+	maxStdioCalls           int
 	logLevel                string
 	showVersion             bool
 	provider                string
@@ -134,6 +136,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		maxSSESessionsPerClient: f.maxSSESessionsPerClient,
 		maxCalls:                f.maxCalls,
 		maxCallsPerClient:       f.maxCallsPerClient,
+		maxStdioCalls:           f.maxStdioCalls,
 		debugAddr:               f.debugAddr,
 		showVersion:             f.showVersion,
 		downloadDir:             f.downloadDir,
@@ -175,6 +178,7 @@ func newFlagSet(f *flagValues) *flag.FlagSet {
 	fs.IntVar(&f.maxSSESessionsPerClient, "max-sse-sessions-per-client", defaultMaxSSESessionsPerClient, "most open SSE sessions from one remote address; past it: 503")
 	fs.IntVar(&f.maxCalls, "max-calls", defaultMaxCalls, "most tool calls running at once over sse and http, all clients together; past it: an error saying to call again")
 	fs.IntVar(&f.maxCallsPerClient, "max-calls-per-client", defaultMaxCallsPerClient, "most tool calls running at once for one client: an SSE session, or one remote address over stateless http; past it: an error saying to call again")
+	fs.IntVar(&f.maxStdioCalls, "max-stdio-calls", defaultMaxStdioCalls, fmt.Sprintf("most requests awaiting their answer over stdio; past it a request gets an error at once (at most %d)", maxStdioCallsLimit))
 	fs.StringVar(&f.logLevel, "log-level", "", "log level: debug, info, warn or error (env "+envLogLevel+", default info)")
 	fs.BoolVar(&f.showVersion, "version", false, "print the version and exit")
 	fs.StringVar(&f.provider, "provider", string(api.ProviderGPTGE), "upstream: gptge (api.gpt.ge, key in "+envAPIKey+") or dashscope (Alibaba Cloud Model Studio, key in "+envDashScopeKey+")")
@@ -248,6 +252,9 @@ func (cfg config) check() error {
 	// Origins are checked here, so that a pattern is refused whatever the transport.
 	if _, err := httpguard.New(httpguard.Config{AllowedOrigins: cfg.allowedOrigins}); err != nil {
 		return err
+	}
+	if cfg.maxStdioCalls < 1 || cfg.maxStdioCalls > maxStdioCallsLimit {
+		return fmt.Errorf("--max-stdio-calls %d: want a number from 1 to %d", cfg.maxStdioCalls, maxStdioCallsLimit)
 	}
 	if cfg.maxPollInterval < cfg.pollInterval {
 		return fmt.Errorf("--max-poll-interval %s is shorter than --poll-interval %s", cfg.maxPollInterval, cfg.pollInterval)

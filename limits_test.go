@@ -43,8 +43,7 @@ func startHTTP(t *testing.T, cfg config, deps tools.Deps) string {
 	logger := slog.New(slog.DiscardHandler)
 	deps.Logger = logger
 	mcpServer := tools.NewServer(serverName, "test", deps, httpServerOptions(cfg)...)
-	stop := newStopper(mcpServer, make(chan struct{}), logger)
-	handler, mcpTransport, err := newHTTPHandler(cfg, stop, logger)
+	handler, mcpTransport, err := newHTTPHandler(cfg, mcpServer, logger)
 	if err != nil {
 		t.Fatalf("newHTTPHandler: %v", err)
 	}

@@ -110,9 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.transport != "stdio" && cfg.command == nil {
 		serverOpts = httpServerOptions(cfg)
 	}
-	stopping := make(chan struct{})
 	mcpServer := tools.NewServer(serverName, currentVersion(), tools.Deps{
-		Stopping:           stopping,
 		Client:             client,
 		PollInterval:       cfg.pollInterval,
 		MaxPollInterval:    cfg.maxPollInterval,
@@ -138,12 +136,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if cfg.command != nil {
 		return runCommand(ctx, cfg.command, cfg, mcpServer, stdout, stderr)
 	}
-	stop := newStopper(mcpServer, stopping, logger)
 	switch cfg.transport {
 	case "stdio":
-		return serveStdio(ctx, stop, stdin, stdout, logger)
+		return serveStdio(ctx, mcpServer, cfg.maxStdioCalls, stdin, stdout, logger)
 	default:
-		return serveHTTP(ctx, cfg, stop, logger)
+		return serveHTTP(ctx, cfg, mcpServer, logger)
 	}
 }
 

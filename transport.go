@@ -3,14 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"strconv"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -19,10 +17,6 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
-
-// stdioWorkers is how many tool calls run at once over stdio; mcp-go allows at most 100 and
-// defaults to 5, too few for an agent that waits on dozens of tasks.
-const stdioWorkers = 100
 
 // How long a stopping server lets running calls answer, lets results just queued on SSE
 // streams go out, and then lets responses drain; together they stay under the 5 s that
@@ -33,61 +27,10 @@ const (
 	shutdownGrace = 2 * time.Second
 )
 
-// stopper ends a server in order: running calls are told to answer (their results say to call
-// again), given answerGrace to do so, and only then cancelled.
-type stopper struct {
-	server   *tools.Server
-	stopping chan struct{}
-	once     sync.Once
-	logger   *slog.Logger
-}
-
-func newStopper(s *tools.Server, stopping chan struct{}, logger *slog.Logger) *stopper {
-	return &stopper{server: s, stopping: stopping, logger: logger}
-}
-
-// stopCalls closes the stopping channel and waits for running calls to answer.
-func (s *stopper) stopCalls() {
-	s.once.Do(func() {
-		close(s.stopping)
-		ctx, cancel := context.WithTimeout(context.Background(), answerGrace)
-		defer cancel()
-		if err := s.server.Drain(ctx); err != nil {
-			s.logger.Warn("calls still running after the grace period; cancelling them", "grace", answerGrace)
-		}
-	})
-}
-
-// serveStdio serves one client on stdin and stdout until stdin closes or ctx ends.
-func serveStdio(ctx context.Context, stop *stopper, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
-	stdio := server.NewStdioServer(stop.server.MCPServer)
-	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
-	server.WithWorkerPoolSize(stdioWorkers)(stdio)
-	server.WithQueueSize(10 * stdioWorkers)(stdio)
-
-	listenCtx, cancelListen := context.WithCancel(context.Background())
-	defer cancelListen()
-	go func() {
-		select {
-		case <-ctx.Done():
-			logger.Info("shutting down", "reason", "signal")
-			stop.stopCalls()
-			cancelListen()
-		case <-listenCtx.Done():
-		}
-	}()
-	err := stdio.Listen(listenCtx, stdin, stdout)
-	if err == nil || errors.Is(err, io.EOF) || errors.Is(err, context.Canceled) {
-		logger.Info("stopped", "reason", stopReason(ctx, "end of input"))
-		return nil
-	}
-	return err
-}
-
 // serveHTTP serves the sse or http transport on cfg.addr until ctx ends, then cancels every
 // running call and drains.
-func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logger) error {
-	handler, transport, err := newHTTPHandler(cfg, stop, logger)
+func serveHTTP(ctx context.Context, cfg config, srv *tools.Server, logger *slog.Logger) error {
+	handler, transport, err := newHTTPHandler(cfg, srv, logger)
 	if err != nil {
 		return err
 	}
@@ -126,7 +69,11 @@ func serveHTTP(ctx context.Context, cfg config, stop *stopper, logger *slog.Logg
 	logger.Info("shutting down", "reason", "signal")
 	// Refuse new connections first, then let running calls answer, then cut what remains.
 	_ = listener.Close()
-	stop.stopCalls()
+	stopCtx, cancelStop := context.WithTimeout(context.Background(), answerGrace)
+	defer cancelStop()
+	if err := srv.Shutdown(stopCtx); err != nil {
+		logger.Warn("calls still running after the grace period; cancelled them", "grace", answerGrace)
+	}
 	// The SSE transport writes a result from a queue on the session's stream, which ends as
 	// soon as its context does: give results that were just queued time to go out.
 	time.Sleep(flushGrace)
@@ -188,8 +135,8 @@ func httpServerOptions(cfg config) []server.ServerOption {
 // newHTTPHandler returns the handler of the sse or http transport, every MCP endpoint behind
 // the guard (authentication, origins, CORS, body limits) and every path's body bounded in
 // time, and the transport, to shut down.
-func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handler, httpTransport, error) {
-	s := stop.server.MCPServer
+func newHTTPHandler(cfg config, srv *tools.Server, logger *slog.Logger) (http.Handler, httpTransport, error) {
+	s := srv.MCPServer
 	guard, err := httpguard.New(httpguard.Config{
 		Token:          cfg.authToken,
 		AllowedOrigins: cfg.allowedOrigins,
@@ -211,11 +158,13 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			server.WithMessageEndpoint("/message"),
 			server.WithKeepAlive(true),
 		)
+		// Responses to cancelled requests are dropped from the streams (cancel.go).
+		filtered := newSSECancellations().wrap(sse)
 		// Each session holds its event stream open for as long as the client stays.
-		mux.Handle("/sse", guard.Wrap(httpguard.LimitConcurrent(sse,
+		mux.Handle("/sse", guard.Wrap(httpguard.LimitConcurrent(filtered,
 			httpguard.Limit{Max: cfg.maxSSESessions, What: "SSE sessions", Flag: "--max-sse-sessions"},
 			httpguard.Limit{Max: cfg.maxSSESessionsPerClient, What: "SSE sessions from this address", Flag: "--max-sse-sessions-per-client"})))
-		mux.Handle("/message", guard.Wrap(sse))
+		mux.Handle("/message", guard.Wrap(filtered))
 		transport = sse
 	case "http":
 		streamable := server.NewStreamableHTTPServer(s,
@@ -234,7 +183,9 @@ func newHTTPHandler(cfg config, stop *stopper, logger *slog.Logger) (http.Handle
 			// Calls are limited per client, and without a session the client is its address.
 			server.WithHTTPContextFunc(withRemoteIP),
 		)
-		mux.Handle("/mcp", guard.Wrap(streamable))
+		// Cancellations cannot be told apart by sender here; they are not passed on
+		// (cancel.go).
+		mux.Handle("/mcp", guard.Wrap(ignoreCancellations(streamable)))
 		transport = streamable
 	default:
 		return nil, nil, fmt.Errorf("no HTTP transport %q", cfg.transport)
@@ -247,13 +198,6 @@ func healthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
-}
-
-func stopReason(ctx context.Context, otherwise string) string {
-	if ctx.Err() != nil {
-		return "signal"
-	}
-	return otherwise
 }
 
 // discardEventStore is an event store that keeps nothing: stateless Streamable HTTP streams

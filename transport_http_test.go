@@ -24,8 +24,7 @@ func newTestHTTPServer(t *testing.T, transport, token string, origins ...string)
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	mcpServer := tools.NewServer(serverName, "test", tools.Deps{Logger: logger})
-	stop := newStopper(mcpServer, make(chan struct{}), logger)
-	handler, mcpTransport, err := newHTTPHandler(config{transport: transport, authToken: token, allowedOrigins: origins}, stop, logger)
+	handler, mcpTransport, err := newHTTPHandler(config{transport: transport, authToken: token, allowedOrigins: origins}, mcpServer, logger)
 	if err != nil {
 		t.Fatalf("newHTTPHandler: %v", err)
 	}

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -63,9 +64,12 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 			}
 			// Keep the latest observation: older, but all there is.
 		case <-ctx.Done():
+			// A stopping server lets a query finish, and cancels it only when it can wait
+			// no longer.
+			if errors.Is(context.Cause(ctx), errShutdown) {
+				return mcp.NewToolResultError("The server is shutting down, so task " + in.TaskID + " was not queried. Call get_video_task again once the server is back."), nil
+			}
 			return mcp.NewToolResultError("The query of task " + in.TaskID + " was cancelled. Call get_video_task again if the status is still wanted."), nil
-		case <-h.stopping:
-			return mcp.NewToolResultError("The server is shutting down, so task " + in.TaskID + " was not queried. Call get_video_task again once the server is back."), nil
 		}
 	}
 	if obs.err != nil {

@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"runtime/debug"
@@ -68,25 +69,35 @@ func (s *sessionCalls) onUnregister(_ context.Context, session server.ClientSess
 	}
 }
 
-// callCounter counts the tool calls running, so that a stopping server can let them answer.
+// callCounter counts the tool calls running, so that a stopping server can let them answer,
+// and cancels those still running when it can wait no longer.
 type callCounter struct {
 	mu      sync.Mutex
-	running int
-	idle    chan struct{} // closed while running == 0; nil until the first call
+	running map[*context.CancelCauseFunc]struct{}
+	idle    chan struct{} // closed while running is empty; nil until the first call
 }
+
+func newCallCounter() *callCounter {
+	return &callCounter{running: make(map[*context.CancelCauseFunc]struct{})}
+}
+
+// errShutdown is the cause of a call's context cancelled by Server.Shutdown.
+var errShutdown = errors.New("server shutting down")
 
 func (c *callCounter) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		ctx, cancel := context.WithCancelCause(ctx)
+		defer cancel(nil)
 		c.mu.Lock()
-		if c.running == 0 {
+		if len(c.running) == 0 {
 			c.idle = make(chan struct{})
 		}
-		c.running++
+		c.running[&cancel] = struct{}{}
 		c.mu.Unlock()
 		defer func() {
 			c.mu.Lock()
-			c.running--
-			if c.running == 0 {
+			delete(c.running, &cancel)
+			if len(c.running) == 0 {
 				close(c.idle)
 			}
 			c.mu.Unlock()
@@ -99,7 +110,7 @@ func (c *callCounter) middleware(next server.ToolHandlerFunc) server.ToolHandler
 func (c *callCounter) wait(ctx context.Context) error {
 	c.mu.Lock()
 	idle := c.idle
-	running := c.running
+	running := len(c.running)
 	c.mu.Unlock()
 	if running == 0 {
 		return nil
@@ -109,6 +120,15 @@ func (c *callCounter) wait(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// cancelAll cancels every running call with errShutdown.
+func (c *callCounter) cancelAll() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for cancel := range c.running {
+		(*cancel)(errShutdown)
 	}
 }
 

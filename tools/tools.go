@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -37,9 +38,6 @@ type Deps struct {
 	Logger      *slog.Logger
 	// APIKeyVariable names the environment variable that holds the key, for error messages.
 	APIKeyVariable string
-	// Stopping is closed when the server begins to stop: running waits then end with a result
-	// that tells the caller to call again. Nil means never.
-	Stopping <-chan struct{}
 	// EnableCreate offers create_video_task, which submits billed tasks. Off, the server has
 	// only the query tools.
 	EnableCreate bool
@@ -72,6 +70,8 @@ const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submi
 type Server struct {
 	*server.MCPServer
 	inflight *callCounter
+	stopping chan struct{} // closed by Shutdown
+	stopOnce sync.Once
 }
 
 // NewServer returns an MCP server named name at version, with the tools deps asks for and with
@@ -79,7 +79,8 @@ type Server struct {
 // an error result, and cancellation of a session's running calls when the session ends.
 func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Server {
 	calls := newSessionCalls()
-	inflight := &callCounter{}
+	inflight := newCallCounter()
+	stopping := make(chan struct{})
 	hooks := &server.Hooks{}
 	hooks.AddOnUnregisterSession(calls.onUnregister)
 	base := []server.ServerOption{
@@ -95,20 +96,29 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 		server.WithToolHandlerMiddleware(calls.middleware),
 	}
 	s := server.NewMCPServer(name, version, append(base, opts...)...)
-	Register(s, deps)
-	return &Server{MCPServer: s, inflight: inflight}
+	register(s, deps, stopping)
+	return &Server{MCPServer: s, inflight: inflight, stopping: stopping}
 }
 
-// Drain waits until no tool call is running, or ctx ends. Close Deps.Stopping first: running
-// waits then answer at once, telling their callers to call again.
-func (s *Server) Drain(ctx context.Context) error {
-	return s.inflight.wait(ctx)
+// Shutdown stops the tool calls: running waits answer at once with their latest status and
+// the advice to call again (a wait that has not polled yet first takes one answer), downloads
+// stop, and queries finish. It returns when no call is running, or when ctx ends: then it
+// cancels the calls still running, and returns ctx's error. Calls that start after Shutdown
+// behave the same way. Shutdown may be called more than once.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.stopOnce.Do(func() { close(s.stopping) })
+	if err := s.inflight.wait(ctx); err != nil {
+		s.inflight.cancelAll()
+		return err
+	}
+	return nil
 }
 
-// Register adds to s the query tools, the tools deps enable (download_video with a
+// register adds to s the query tools, the tools deps enable (download_video with a
 // DownloadDir, create_video_task with EnableCreate) and the video-task:// resource template.
-func Register(s *server.MCPServer, deps Deps) {
-	h := newHandlers(deps)
+// The waits and downloads stop early once stopping is closed.
+func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
+	h := newHandlers(deps, stopping)
 	s.AddTool(getVideoTaskTool(), h.withSaveHint(h.getVideoTask))
 	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.withSaveHint(h.waitForVideoTask))
 	if h.downloads != nil {
@@ -140,14 +150,14 @@ type handlers struct {
 	downloads       *download.Downloader // nil: downloads are off
 }
 
-func newHandlers(d Deps) *handlers {
+func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
 	h := &handlers{
 		client:          d.Client,
 		pollInterval:    d.PollInterval,
 		maxPollInterval: d.MaxPollInterval,
 		waitTimeout:     d.WaitTimeout,
 		keyVariable:     d.apiKeyVariable(),
-		stopping:        d.Stopping,
+		stopping:        stopping,
 		logger:          d.logger(),
 	}
 	if h.pollInterval <= 0 {

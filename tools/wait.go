@@ -2,6 +2,7 @@ package tools
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -101,6 +102,8 @@ type waiter struct {
 // run follows the task's shared poll loop until there is something to return. The
 // observation that sees a terminal status ends the wait; a progress notification goes out
 // only when another poll will come within the budget, so that none can trail the result.
+// When the server stops, the wait answers at once with what it has seen, or, having seen
+// nothing yet, with the next observation.
 func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 	cached, loop := w.h.hub.subscribe(w.taskID)
 	if cached != nil {
@@ -110,6 +113,7 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 	budget := time.NewTimer(time.Until(w.deadline))
 	defer budget.Stop()
 	seen := 0
+	stopping, stopped := w.h.stopping, false
 	for {
 		obs, seq, nextPoll, changed := loop.state()
 		if seq > seen {
@@ -126,6 +130,9 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 				}
 				w.lastErr = obs.err
 			}
+			if stopped {
+				return w.stopped()
+			}
 			if nextPoll.After(w.deadline) {
 				// Nothing new can come within the budget: say so now.
 				return w.outOfBudget()
@@ -139,9 +146,13 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return w.cancelled()
-		case <-w.h.stopping:
-			return w.stopped()
+			return w.cancelled(ctx)
+		case <-stopping:
+			if w.polls > 0 {
+				return w.stopped()
+			}
+			// Nothing seen yet: the next observation, however it ends, is the answer.
+			stopping, stopped = nil, true
 		case <-budget.C:
 			// An answer may have come just as the budget ended: take it if it is final.
 			if obs, seq, _, _ := loop.state(); seq > seen && obs.final() {
@@ -185,8 +196,12 @@ func (w *waiter) outOfBudget() *mcp.CallToolResult {
 	return w.finished(r)
 }
 
-// cancelled answers a wait whose caller went away; the caller will most likely not read it.
-func (w *waiter) cancelled() *mcp.CallToolResult {
+// cancelled answers a wait whose caller went away (the caller will most likely not read it),
+// or that a stopping server could wait for no longer.
+func (w *waiter) cancelled(ctx context.Context) *mcp.CallToolResult {
+	if errors.Is(context.Cause(ctx), errShutdown) {
+		return w.stopped()
+	}
 	return mcp.NewToolResultError(fmt.Sprintf("The wait for task %s was cancelled after %.0f s. Call wait_for_video_task again to resume waiting.", w.taskID, w.waited()))
 }
 

@@ -1,0 +1,331 @@
+package main
+
+// Cancelled requests get no response. mcp-go v1.2.1 cancels a request's context on
+// notifications/cancelled but still writes the handler's response, which the spec says a
+// receiver should not send and strict clients refuse ("unknown request ID"). mcp-go offers no
+// hook between a handler and the transport, so the server wraps what each transport writes:
+//
+//   - stdio: the lines mcp-go writes to stdout (stdio.go);
+//   - SSE: the events mcp-go writes on a session's GET /sse stream, keyed by the session id the
+//     stream announces in its first event;
+//   - Streamable HTTP runs stateless, so the sender of a notification cannot be known, and
+//     request ids collide between clients as a rule: the notification is not passed on at all.
+//     A client cancels by closing its own request, which ends the call's context (and its
+//     upstream polling); the call's budget bounds it in any case.
+//
+// A request that was answered before its cancellation arrived was answered as usual.
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/mark3labs/mcp-go/mcp"
+)
+
+// message is what the server needs to know of a JSON-RPC message to route it.
+type message struct {
+	ID     json.RawMessage `json:"id"`
+	Method string          `json:"method"`
+	Params struct {
+		RequestID json.RawMessage `json:"requestId"`
+	} `json:"params"`
+}
+
+// parseMessage reads the routing fields of one JSON-RPC message; ok is false when b is not a
+// JSON object.
+func parseMessage(b []byte) (m message, ok bool) {
+	return m, json.Unmarshal(b, &m) == nil
+}
+
+// isRequest reports whether m expects a response.
+func (m message) isRequest() bool { return m.Method != "" && hasID(m.ID) }
+
+// isResponse reports whether m answers a request.
+func (m message) isResponse() bool { return m.Method == "" && hasID(m.ID) }
+
+// isCancellation reports whether m is notifications/cancelled.
+func (m message) isCancellation() bool {
+	return m.Method == string(mcp.MethodNotificationCancelled) && !hasID(m.ID)
+}
+
+func hasID(id json.RawMessage) bool {
+	id = bytes.TrimSpace(id)
+	return len(id) > 0 && !bytes.Equal(id, []byte("null"))
+}
+
+// idKey is a request id in a form that compares equal however the id was spelled: mcp-go
+// reads a numeric id as a float64 and writes it back in Go's form (1.0 comes back as 1).
+func idKey(id json.RawMessage) string {
+	id = bytes.TrimSpace(id)
+	if len(id) > 0 && id[0] == '"' {
+		var s string
+		if json.Unmarshal(id, &s) == nil {
+			return "s" + s
+		}
+	}
+	if f, err := strconv.ParseFloat(string(id), 64); err == nil {
+		return "n" + strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	return "r" + string(id)
+}
+
+// pendingCalls are the requests of one connection that have not been answered yet, and
+// whether each was cancelled.
+type pendingCalls struct {
+	mu    sync.Mutex
+	calls map[string]*pendingCall
+	idle  chan struct{} // closed while calls is empty; nil until the first request
+}
+
+type pendingCall struct {
+	count     int // requests under this id still unanswered (a client should not reuse one)
+	cancelled bool
+}
+
+func newPendingCalls() *pendingCalls {
+	return &pendingCalls{calls: make(map[string]*pendingCall)}
+}
+
+// begin records a request that will be answered.
+func (p *pendingCalls) begin(id json.RawMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.calls) == 0 {
+		p.idle = make(chan struct{})
+	}
+	key := idKey(id)
+	c := p.calls[key]
+	if c == nil {
+		c = &pendingCall{}
+		p.calls[key] = c
+	}
+	c.count++
+}
+
+// cancel marks the request with this id cancelled, if it has not been answered yet.
+func (p *pendingCalls) cancel(id json.RawMessage) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if c := p.calls[idKey(id)]; c != nil {
+		c.cancelled = true
+	}
+}
+
+// finish records the response to the request with this id, and reports whether it must be
+// dropped because the request was cancelled. A response to no recorded request (mcp-go's
+// answer to a line it could not parse, say) is kept.
+func (p *pendingCalls) finish(id json.RawMessage) (drop bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	key := idKey(id)
+	c := p.calls[key]
+	if c == nil {
+		return false
+	}
+	c.count--
+	if c.count == 0 {
+		delete(p.calls, key)
+		if len(p.calls) == 0 {
+			close(p.idle)
+		}
+	}
+	return c.cancelled
+}
+
+// len is the number of requests not answered yet.
+func (p *pendingCalls) len() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, c := range p.calls {
+		n += c.count
+	}
+	return n
+}
+
+// drained is closed once every recorded request has been answered.
+func (p *pendingCalls) drained() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.calls) == 0 {
+		done := make(chan struct{})
+		close(done)
+		return done
+	}
+	return p.idle
+}
+
+// unanswered removes and returns the ids of the requests not answered yet, cancelled ones
+// excepted: what a stopping server still owes its client.
+func (p *pendingCalls) unanswered() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var keys []string
+	for key, c := range p.calls {
+		if !c.cancelled {
+			for range c.count {
+				keys = append(keys, key)
+			}
+		}
+		delete(p.calls, key)
+	}
+	if p.idle != nil && len(keys) > 0 {
+		select {
+		case <-p.idle:
+		default:
+			close(p.idle)
+		}
+	}
+	return keys
+}
+
+// sseCancellations drops, on the legacy SSE transport, the responses to requests their
+// client cancelled. It watches POST /message for requests and cancellations, and filters the
+// events of each session's GET /sse stream.
+type sseCancellations struct {
+	mu       sync.Mutex
+	sessions map[string]*pendingCalls // by session id, while the session's stream is open
+}
+
+func newSSECancellations() *sseCancellations {
+	return &sseCancellations{sessions: make(map[string]*pendingCalls)}
+}
+
+// wrap returns next (mcp-go's SSE handler) with the cancellations applied. Bodies reach it
+// already bounded by the HTTP guard.
+func (c *sseCancellations) wrap(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.Method == http.MethodGet && r.URL.Path == "/sse":
+			sw := &sseStream{ResponseWriter: w, owner: c}
+			defer sw.close()
+			next.ServeHTTP(sw, r)
+		case r.Method == http.MethodPost && r.URL.Path == "/message":
+			c.observe(r)
+			next.ServeHTTP(w, r)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// observe records a request or a cancellation posted to a session, before mcp-go sees it,
+// leaving the body for mcp-go to read.
+func (c *sseCancellations) observe(r *http.Request) {
+	body, err := io.ReadAll(r.Body)
+	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+	if err != nil {
+		return
+	}
+	c.mu.Lock()
+	calls := c.sessions[r.URL.Query().Get("sessionId")]
+	c.mu.Unlock()
+	if calls == nil {
+		return // mcp-go refuses an unknown session
+	}
+	m, ok := parseMessage(body)
+	switch {
+	case !ok:
+	case m.isRequest():
+		calls.begin(m.ID)
+	case m.isCancellation() && hasID(m.Params.RequestID):
+		calls.cancel(m.Params.RequestID)
+	}
+}
+
+// errReader returns err, or io.EOF when err is nil: a body that failed to read fails the same
+// way for the handler behind.
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) {
+	if e.err != nil {
+		return 0, e.err
+	}
+	return 0, io.EOF
+}
+
+// sseStream is one session's GET /sse response. mcp-go writes each event with one Write: the
+// first names the session's message endpoint, later ones carry messages.
+type sseStream struct {
+	http.ResponseWriter
+	owner   *sseCancellations
+	session string
+	calls   *pendingCalls
+}
+
+const (
+	sseEndpointEvent = "event: endpoint\ndata: "
+	sseMessageEvent  = "event: message\ndata: "
+)
+
+func (s *sseStream) Write(p []byte) (int, error) {
+	switch {
+	case s.calls == nil && bytes.HasPrefix(p, []byte(sseEndpointEvent)):
+		s.register(strings.TrimSpace(string(p[len(sseEndpointEvent):])))
+	case s.calls != nil && bytes.HasPrefix(p, []byte(sseMessageEvent)):
+		if m, ok := parseMessage(p[len(sseMessageEvent):]); ok && m.isResponse() && s.calls.finish(m.ID) {
+			return len(p), nil
+		}
+	}
+	return s.ResponseWriter.Write(p)
+}
+
+// register starts tracking the session the endpoint URL names.
+func (s *sseStream) register(endpoint string) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Query().Get("sessionId") == "" {
+		return
+	}
+	s.session = u.Query().Get("sessionId")
+	s.calls = newPendingCalls()
+	s.owner.mu.Lock()
+	s.owner.sessions[s.session] = s.calls
+	s.owner.mu.Unlock()
+}
+
+// close stops tracking the session: its stream has ended, and with it the session.
+func (s *sseStream) close() {
+	if s.calls == nil {
+		return
+	}
+	s.owner.mu.Lock()
+	delete(s.owner.sessions, s.session)
+	s.owner.mu.Unlock()
+}
+
+// Flush passes on flushes: mcp-go needs an http.Flusher to stream.
+func (s *sseStream) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap lets http.ResponseController reach the connection.
+func (s *sseStream) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+// ignoreCancellations answers notifications/cancelled on stateless Streamable HTTP with 202
+// Accepted and passes it on to nobody: its sender cannot be known, and mcp-go would cancel
+// whichever client's call has that request id. Other messages reach next untouched.
+func ignoreCancellations(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
+		if err == nil {
+			if m, ok := parseMessage(body); ok && m.isCancellation() {
+				w.WriteHeader(http.StatusAccepted)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
