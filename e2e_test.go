@@ -1602,6 +1602,7 @@ func TestE2EFlags(t *testing.T) {
 		for _, later := range []struct{ flag, value string }{
 			{"max-qps", "5"}, {"allowed-origins", "https://app.example.com"}, {"simulate", "true"},
 			{"enable-create", "true"}, {"provider", "gptge"}, {"region", "cn"}, {"download-dir", os.TempDir()},
+			{"max-stdio-calls", "50"},
 		} {
 			if _, _, code := run(t, "--"+later.flag+"="+later.value, "--version"); code == 0 {
 				flags = append(flags, later.flag)
@@ -1628,6 +1629,14 @@ func TestE2EFlags(t *testing.T) {
 		}
 		if !strings.Contains(stderr, "no-such-flag") {
 			t.Errorf("--no-such-flag stderr = %q, want it to name the flag", stderr)
+		}
+	})
+
+	t.Run("bad max-stdio-calls", func(t *testing.T) {
+		for _, v := range []string{"0", "10001"} {
+			if _, stderr, code := run(t, "--max-stdio-calls", v); code == 0 || !strings.Contains(stderr, "--max-stdio-calls") {
+				t.Errorf("--max-stdio-calls %s: exit code %d, stderr %q; want non-zero naming the flag", v, code, stderr)
+			}
 		}
 	})
 

@@ -155,13 +155,19 @@ for (const kind of ['stdio', 'sse', 'http']) {
       assert.equal(res.structuredContent.error.code, 'DataInspectionFailed');
     });
 
+    // The SDK aborts a call by sending notifications/cancelled and keeps the request open. Over
+    // stdio and SSE that stops the wait at once. Over stateless Streamable HTTP the server
+    // cannot tell which client sent it, so it ignores it (one client's cancel must never end
+    // another's call), and the wait ends with its budget.
     it('stops polling the upstream when the wait is aborted', async () => {
       await conn.client.listTools();
       const id = uniqueID('sim-slow', kind);
       const controller = new AbortController();
       let notifications = 0;
+      const budget = kind === 'http' ? 3 : 60;
+      const started = Date.now();
       const call = conn.client.callTool(
-        { name: 'wait_for_video_task', arguments: { task_id: id, timeout_seconds: 60 } },
+        { name: 'wait_for_video_task', arguments: { task_id: id, timeout_seconds: budget } },
         undefined,
         {
           signal: controller.signal,
@@ -181,8 +187,15 @@ for (const kind of ['stdio', 'sse', 'http']) {
       assert.ok(error, `the aborted call settled with a result instead of an error: ${JSON.stringify(result)}`);
       assert.ok(notifications >= 1, 'progress arrived before the abort');
 
-      // Let the server hear of it, then watch the upstream: no more queries of this task.
+      // Let the server hear of it (over HTTP, let the budget run out), then watch the
+      // upstream: no more queries of this task.
       await sleep(500);
+      if (kind === 'http') {
+        const before = conn.log.upstreamQueries(id);
+        await sleep(Math.max(0, started + budget * 1000 - Date.now()));
+        assert.ok(conn.log.upstreamQueries(id) > before, 'over stateless HTTP the wait polls on until its budget');
+        await sleep(500);
+      }
       const settled = conn.log.upstreamQueries(id);
       await sleep(1500); // five max poll intervals
       const later = conn.log.upstreamQueries(id);

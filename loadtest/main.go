@@ -5,6 +5,7 @@
 //	go run ./loadtest                       # 1,000 concurrent waits on 200 task ids
 //	go run ./loadtest -n 100 -ids 1         # 100 callers on one task id
 //	go run ./loadtest -max-qps 10           # the same at the server's default rate limit
+//	go run ./loadtest -mode stdio-limits    # a 100 MB line, SIGTERM with 1,200 calls, ping under 2,000 waits
 //	go run ./loadtest -mode all             # everything BENCHMARKS.md reports
 //	go run ./loadtest -mode held -n 1000    # connections whose declared body never comes
 //	go run ./loadtest -mode second-client -n 2000  # another client's calls under one client's load
@@ -54,11 +55,12 @@ type options struct {
 	startupRuns int
 	rttIters    int
 	idleRuns    int
+	stdioArgs   string
 }
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), or all")
+	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, stdio-limits, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), or all")
 	flag.StringVar(&o.bin, "bin", "", "server binary to run (default: go build this module into a temporary directory)")
 	flag.IntVar(&o.n, "n", 1000, "concurrent wait_for_video_task calls")
 	flag.IntVar(&o.ids, "ids", 200, "distinct task ids the waits are spread over (callers come in groups on the same id)")
@@ -77,6 +79,7 @@ func main() {
 	flag.IntVar(&o.startupRuns, "startup-runs", 30, "stdio start-ups timed by -mode startup")
 	flag.IntVar(&o.rttIters, "rtt-iters", 2000, "round trips of each kind timed by -mode stdio-rtt")
 	flag.IntVar(&o.idleRuns, "idle-runs", 5, "idle stdio servers measured by -mode idle-mem")
+	flag.StringVar(&o.stdioArgs, "stdio-args", "", "extra server flags of -mode stdio-limits, space-separated (e.g. --max-stdio-calls 2000)")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fatalf("unexpected argument %q (see -help)", flag.Arg(0))
@@ -114,13 +117,13 @@ func fatalf(format string, args ...any) {
 func run(ctx context.Context, o options) ([]string, error) {
 	modes := []string{o.mode}
 	if o.mode == "all" {
-		modes = []string{"size", "startup", "idle-mem", "stdio-rtt", "waits", "one-id", "default-qps"}
+		modes = []string{"size", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "waits", "one-id", "default-qps"}
 	}
 	for _, m := range modes {
 		switch m {
-		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "size", "held", "second-client":
+		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "size", "held", "second-client":
 		default:
-			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, size, held, second-client or all", m)
+			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, stdio-limits, size, held, second-client or all", m)
 		}
 	}
 	if o.n < 1 || o.ids < 1 || o.polls < 1 || o.maxQPS <= 0 || o.runningProbes < 1 {
@@ -161,6 +164,8 @@ func run(ctx context.Context, o options) ([]string, error) {
 			err = measureIdleMemory(ctx, bin, workDir, o.idleRuns)
 		case "stdio-rtt":
 			err = measureStdioRTT(ctx, bin, o.rttIters)
+		case "stdio-limits":
+			f, err = measureStdioLimits(ctx, bin, strings.Fields(o.stdioArgs))
 		case "waits":
 			f, err = runWaits(ctx, bin, o)
 		case "one-id":
