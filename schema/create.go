@@ -125,79 +125,111 @@ func (in CreateVideoTaskInput) Validate() (CreateVideoTaskInput, error) {
 	in.Size = strings.TrimSpace(in.Size)
 	in.Resolution = strings.ToUpper(strings.TrimSpace(in.Resolution))
 
-	var errs []error
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	p := &problems{}
+	in.checkText(p)
+	if in.Duration < 0 {
+		p.add("duration must be a positive number of seconds, not %d", in.Duration)
+	}
+	m, ok := LookupVideoModel(in.Model)
+	switch {
+	case !ok && in.Model == "":
+		p.add("model is required; one of %s", modelNames())
+	case !ok:
+		p.add("model %q is not supported; one of %s", in.Model, modelNames())
+	case m.ImageToVideo:
+		in.checkImageToVideo(m, p)
+	default:
+		in.checkTextToVideo(m, p)
+	}
+	if ok {
+		in.checkDurationAndAudio(m, p)
+	}
+	return in, errors.Join(p.errs...)
+}
 
+// problems collects what is wrong with an input.
+type problems struct{ errs []error }
+
+func (p *problems) add(format string, args ...any) {
+	p.errs = append(p.errs, fmt.Errorf(format, args...))
+}
+
+func (p *problems) addErr(err error) {
+	if err != nil {
+		p.errs = append(p.errs, err)
+	}
+}
+
+// checkText checks what every model takes alike: the prompts and the seed.
+func (in CreateVideoTaskInput) checkText(p *problems) {
 	switch n := utf8.RuneCountInString(in.Prompt); {
 	case n == 0:
-		bad("prompt is required: describe the video")
+		p.add("prompt is required: describe the video")
 	case n > MaxPromptLength:
-		bad("prompt is %d characters long; at most %d are allowed", n, MaxPromptLength)
+		p.add("prompt is %d characters long; at most %d are allowed", n, MaxPromptLength)
 	}
 	if n := utf8.RuneCountInString(in.NegativePrompt); n > MaxNegativePromptLength {
-		bad("negative_prompt is %d characters long; at most %d are allowed", n, MaxNegativePromptLength)
+		p.add("negative_prompt is %d characters long; at most %d are allowed", n, MaxNegativePromptLength)
 	}
 	if in.Seed != nil && (*in.Seed < 0 || *in.Seed > MaxSeed) {
-		bad("seed must be between 0 and %d, not %d", MaxSeed, *in.Seed)
+		p.add("seed must be between 0 and %d, not %d", MaxSeed, *in.Seed)
 	}
+}
 
-	m, ok := LookupVideoModel(in.Model)
-	if !ok {
-		if in.Model == "" {
-			bad("model is required; one of %s", modelNames())
-		} else {
-			bad("model %q is not supported; one of %s", in.Model, modelNames())
-		}
-		return in, errors.Join(errs...)
-	}
-	if m.ImageToVideo {
-		switch {
-		case in.ImgURL == "":
-			bad("img_url is required for %s: the public URL of the first frame", m.Name)
-		default:
-			if err := checkURL("img_url", in.ImgURL); err != nil {
-				errs = append(errs, err)
-			}
-		}
-		if in.Size != "" {
-			bad("size is for text-to-video models; %s takes resolution (%s)", m.Name, strings.Join(m.Resolutions, ", "))
-		}
-		switch {
-		case in.Resolution == "":
-			in.Resolution = m.DefaultResolution
-		case !slices.Contains(m.Resolutions, in.Resolution):
-			bad("resolution %q is not offered by %s; allowed: %s", in.Resolution, m.Name, strings.Join(m.Resolutions, ", "))
-		}
+// checkImageToVideo checks the image and resolution of an image-to-video model, filling in
+// its default resolution.
+func (in *CreateVideoTaskInput) checkImageToVideo(m VideoModel, p *problems) {
+	if in.ImgURL == "" {
+		p.add("img_url is required for %s: the public URL of the first frame", m.Name)
 	} else {
-		if in.ImgURL != "" {
-			bad("img_url is for image-to-video models; %s is text-to-video (an i2v model such as %s animates an image)", m.Name, firstI2V())
-		}
-		if in.Resolution != "" {
-			bad("resolution is for image-to-video models; %s takes size (%s)", m.Name, strings.Join(m.Sizes, ", "))
-		}
-		switch {
-		case in.Size == "":
-			in.Size = m.DefaultSize
-		case !slices.Contains(m.Sizes, normalizeSize(in.Size)):
-			bad("size %q is not offered by %s; allowed: %s", in.Size, m.Name, strings.Join(m.Sizes, ", "))
-		default:
-			in.Size = normalizeSize(in.Size)
-		}
+		p.addErr(checkURL("img_url", in.ImgURL))
 	}
+	if in.Size != "" {
+		p.add("size is for text-to-video models; %s takes resolution (%s)", m.Name, strings.Join(m.Resolutions, ", "))
+	}
+	switch {
+	case in.Resolution == "":
+		in.Resolution = m.DefaultResolution
+	case !slices.Contains(m.Resolutions, in.Resolution):
+		p.add("resolution %q is not offered by %s; allowed: %s", in.Resolution, m.Name, strings.Join(m.Resolutions, ", "))
+	}
+}
+
+// checkTextToVideo checks the size of a text-to-video model, filling in its default size.
+func (in *CreateVideoTaskInput) checkTextToVideo(m VideoModel, p *problems) {
+	if in.ImgURL != "" {
+		p.add("img_url is for image-to-video models; %s is text-to-video (an i2v model such as %s animates an image)", m.Name, firstI2V())
+	}
+	if in.Resolution != "" {
+		p.add("resolution is for image-to-video models; %s takes size (%s)", m.Name, strings.Join(m.Sizes, ", "))
+	}
+	switch {
+	case in.Size == "":
+		in.Size = m.DefaultSize
+	case !slices.Contains(m.Sizes, normalizeSize(in.Size)):
+		p.add("size %q is not offered by %s; allowed: %s", in.Size, m.Name, strings.Join(m.Sizes, ", "))
+	default:
+		in.Size = normalizeSize(in.Size)
+	}
+}
+
+// checkDurationAndAudio checks the duration and audio against m, filling in its default
+// duration.
+func (in *CreateVideoTaskInput) checkDurationAndAudio(m VideoModel, p *problems) {
 	switch {
 	case in.Duration == 0:
 		in.Duration = m.Durations[0]
+	case in.Duration < 0: // said above
 	case !slices.Contains(m.Durations, in.Duration):
-		bad("duration %d is not offered by %s; allowed: %s seconds", in.Duration, m.Name, joinInts(sortedInts(m.Durations)))
+		p.add("duration %d is not offered by %s; allowed: %s seconds", in.Duration, m.Name, joinInts(sortedInts(m.Durations)))
 	}
-	if in.AudioURL != "" {
-		if !m.Audio {
-			bad("audio_url is not supported by %s; only %s take it", m.Name, strings.Join(audioModels(), " and "))
-		} else if err := checkURL("audio_url", in.AudioURL); err != nil {
-			errs = append(errs, err)
-		}
+	switch {
+	case in.AudioURL == "":
+	case !m.Audio:
+		p.add("audio_url is not supported by %s; only %s take it", m.Name, strings.Join(audioModels(), " and "))
+	default:
+		p.addErr(checkURL("audio_url", in.AudioURL))
 	}
-	return in, errors.Join(errs...)
 }
 
 // normalizeSize accepts "1280x720" and "1280×720" for "1280*720", as people write it.

@@ -81,18 +81,30 @@ type TaskError struct {
 
 // GetVideoTaskInputSchema returns the input schema of get_video_task.
 func GetVideoTaskInputSchema() json.RawMessage {
-	return mustMarshal(inputSchema[GetVideoTaskInput]())
+	return mustMarshal(GetVideoTaskInputJSONSchema())
+}
+
+// GetVideoTaskInputJSONSchema is GetVideoTaskInputSchema as a *jsonschema.Schema, for
+// validating arguments.
+func GetVideoTaskInputJSONSchema() *jsonschema.Schema {
+	return inputSchema[GetVideoTaskInput]()
 }
 
 // WaitForVideoTaskInputSchema returns the input schema of wait_for_video_task, telling the
 // server's default budget, defaultSeconds.
 func WaitForVideoTaskInputSchema(defaultSeconds int) json.RawMessage {
+	return mustMarshal(WaitForVideoTaskInputJSONSchema(defaultSeconds))
+}
+
+// WaitForVideoTaskInputJSONSchema is WaitForVideoTaskInputSchema as a *jsonschema.Schema, for
+// validating arguments.
+func WaitForVideoTaskInputJSONSchema(defaultSeconds int) *jsonschema.Schema {
 	s := inputSchema[WaitForVideoTaskInput]()
 	timeout := s.Properties["timeout_seconds"]
 	timeout.Description += fmt.Sprintf(" Omit for the server default (%d), which fits most clients' per-call limit.", defaultSeconds)
 	timeout.Minimum = ptr(float64(MinTimeoutSeconds))
 	timeout.Maximum = ptr(float64(MaxTimeoutSeconds))
-	return mustMarshal(s)
+	return s
 }
 
 // TaskResultSchema returns the output schema the query tools declare. task_status has no enum, so

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -89,10 +87,7 @@ func newCreator(d Deps) *creator {
 // createVideoTask answers create_video_task: it validates everything against the chosen model,
 // submits once, and returns the new task id with the next step.
 func (c *creator) createVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := parseCreateInput(req.GetRawArguments())
-	if err == nil {
-		in, err = in.Validate()
-	}
+	in, err := createInput.decode(req.GetRawArguments())
 	if err != nil {
 		return mcp.NewToolResultError(truncate("Invalid input: "+joinErrors(err)+
 			". Nothing was submitted; fix the arguments and call again.", maxErrorText)), nil
@@ -208,75 +203,4 @@ func errText(err error) string {
 // joinErrors renders errors.Join's lines as one sentence-like list.
 func joinErrors(err error) string {
 	return strings.ReplaceAll(err.Error(), "\n", "; ")
-}
-
-// createArguments are the keys create_video_task takes, in the order the schema lists them.
-var createArguments = []string{"model", "prompt", "negative_prompt", "img_url", "audio_url",
-	"size", "resolution", "duration", "seed", "prompt_extend"}
-
-// parseCreateInput reads create_video_task's arguments, reporting every argument of the wrong
-// type at once. Numbers and booleans sent as strings are accepted, since some models quote
-// them; null is the same as absent.
-func parseCreateInput(raw any) (schema.CreateVideoTaskInput, error) {
-	args, err := decodeArguments(raw)
-	if err != nil {
-		return schema.CreateVideoTaskInput{}, err
-	}
-	var errs []error
-	keys := make([]string, 0, len(args))
-	for k := range args {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		if !slices.Contains(createArguments, k) {
-			errs = append(errs, fmt.Errorf("unknown argument %q; this tool takes %s", truncate(k, 40), strings.Join(createArguments, ", ")))
-		}
-	}
-	var in schema.CreateVideoTaskInput
-	str := func(key string, dst *string) {
-		switch v := args[key].(type) {
-		case nil:
-		case string:
-			*dst = v
-		default:
-			errs = append(errs, fmt.Errorf("%s must be a string, not %s", key, jsonKind(v)))
-		}
-	}
-	str("model", &in.Model)
-	str("prompt", &in.Prompt)
-	str("negative_prompt", &in.NegativePrompt)
-	str("img_url", &in.ImgURL)
-	str("audio_url", &in.AudioURL)
-	str("size", &in.Size)
-	str("resolution", &in.Resolution)
-	if v, ok, err := wholeNumber(args, "duration"); err != nil {
-		errs = append(errs, err)
-	} else if ok {
-		if v <= 0 {
-			errs = append(errs, fmt.Errorf("duration must be a positive number of seconds, not %d", v))
-		} else {
-			in.Duration = int(v)
-		}
-	}
-	if v, ok, err := wholeNumber(args, "seed"); err != nil {
-		errs = append(errs, err)
-	} else if ok {
-		in.Seed = &v
-	}
-	switch v := args["prompt_extend"].(type) {
-	case nil:
-	case bool:
-		in.PromptExtend = &v
-	case string:
-		b, err := strconv.ParseBool(strings.TrimSpace(v))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("prompt_extend must be true or false, not %q", truncate(v, 40)))
-		} else {
-			in.PromptExtend = &b
-		}
-	default:
-		errs = append(errs, fmt.Errorf("prompt_extend must be true or false, not %s", jsonKind(v)))
-	}
-	return in, errors.Join(errs...)
 }

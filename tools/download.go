@@ -69,7 +69,7 @@ func downloadVideoTool() mcp.Tool {
 // SUCCEEDED task its video saved on disk. A download that fails leaves the task's result intact,
 // with the failure in the summary: the video URL still works, and the caller can try again.
 func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := parseGetInput(req.GetRawArguments())
+	in, err := getInput.decode(req.GetRawArguments())
 	if err != nil {
 		return invalidInputResult(err), nil
 	}

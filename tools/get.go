@@ -32,7 +32,7 @@ func getVideoTaskTool() mcp.Tool {
 // answered from memory; a task that others are waiting on shares their poll loop, taking its
 // latest observation when that is fresh and asking for one now otherwise.
 func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := parseGetInput(req.GetRawArguments())
+	in, err := getInput.decode(req.GetRawArguments())
 	if err != nil {
 		return invalidInputResult(err), nil
 	}
@@ -76,14 +76,4 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 		return h.errorResult(in.TaskID, obs.err), nil
 	}
 	return toolResult(taskResult(in.TaskID, obs.task)), nil
-}
-
-// parseGetInput reads get_video_task's arguments.
-func parseGetInput(raw any) (schema.GetVideoTaskInput, error) {
-	args, err := argumentsObject(raw, "task_id")
-	if err != nil {
-		return schema.GetVideoTaskInput{}, err
-	}
-	id, err := taskIDArgument(args)
-	return schema.GetVideoTaskInput{TaskID: id}, err
 }

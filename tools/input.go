@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/schema"
@@ -24,8 +24,167 @@ func badInput(format string, args ...any) error {
 	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
-// decodeArguments returns the arguments as an object; absent or null arguments are an empty one.
-func decodeArguments(raw any) (map[string]any, error) {
+// inputDecoder reads one tool's arguments into its contract type In, by the tool's input
+// schema: only the schema's properties, each of its JSON type and within its bounds, then the
+// whole object validated against the resolved schema and decoded into In. Numbers and booleans
+// sent as strings are accepted, since some models quote them; null is the same as absent.
+//
+// The value rules that have a better message than a schema keyword can give (a task id's
+// characters, a model's sizes and durations, the required arguments) are check's: it sees the
+// decoded input and returns it normalized. The schema's pattern and enum keywords are left to
+// it, because the contract accepts forms they do not spell out (an id with white space around
+// it, a size written 1280x720, a model name in capitals).
+type inputDecoder[In any] struct {
+	properties map[string]*jsonschema.Schema
+	names      []string // the properties in the schema's order, for messages
+	shape      *jsonschema.Resolved
+	check      func(In) (In, error)
+}
+
+// newInputDecoder returns the decoder of a tool whose input schema is s. The schemas are the
+// contract's own, generated at start: one that does not resolve is a programming error.
+func newInputDecoder[In any](s *jsonschema.Schema, check func(In) (In, error)) *inputDecoder[In] {
+	d := &inputDecoder[In]{properties: s.Properties, names: s.PropertyOrder, check: check}
+	shape := s.CloneSchemas()
+	for _, p := range shape.Properties {
+		p.Pattern, p.Enum = "", nil
+	}
+	resolved, err := shape.Resolve(nil)
+	if err != nil {
+		panic(fmt.Sprintf("tools: input schema: %v", err))
+	}
+	d.shape = resolved
+	return d
+}
+
+// decode reads raw, the arguments of a call, reporting every argument of the wrong type or out
+// of bounds at once. Its errors are *inputError, or joins of them.
+func (d *inputDecoder[In]) decode(raw any) (In, error) {
+	var in In
+	args, err := argumentsObject(raw)
+	if err != nil {
+		return in, err
+	}
+	var errs []error
+	clean := make(map[string]any, len(args))
+	for _, key := range sortedKeys(args) {
+		v, err := d.value(key, args[key])
+		switch {
+		case err != nil:
+			errs = append(errs, err)
+		case v != nil:
+			clean[key] = v
+		}
+	}
+	if len(errs) > 0 {
+		return in, errors.Join(errs...)
+	}
+	body, err := json.Marshal(clean)
+	if err == nil {
+		err = json.Unmarshal(body, &in)
+	}
+	if err != nil {
+		return in, badInput("arguments do not fit the tool's input: %v", err)
+	}
+	if in, err = d.check(in); err != nil {
+		return in, err
+	}
+	// What the checks above let through must still be what the schema describes.
+	if err := d.shape.Validate(clean); err != nil {
+		return in, badInput("%v", err)
+	}
+	return in, nil
+}
+
+// value is one argument as its property's type says, or nil for null.
+func (d *inputDecoder[In]) value(key string, v any) (any, error) {
+	p, ok := d.properties[key]
+	if !ok {
+		return nil, badInput("unknown argument %q; this tool takes %s", truncate(key, 40), listOf(d.names))
+	}
+	if v == nil {
+		return nil, nil
+	}
+	switch p.Type {
+	case "string":
+		if _, ok := v.(string); !ok {
+			return nil, badInput("%s must be a string, not %s", key, jsonKind(v))
+		}
+	case "integer":
+		n, err := wholeNumber(key, v)
+		if err != nil {
+			return nil, err
+		}
+		return n, withinBounds(key, n, p)
+	case "boolean":
+		return booleanValue(key, v)
+	}
+	return v, nil
+}
+
+// wholeNumber reads an integer argument, given as a JSON number or a string.
+func wholeNumber(key string, v any) (int64, error) {
+	var f float64
+	switch v := v.(type) {
+	case float64:
+		f = v
+	case json.Number:
+		parsed, err := v.Float64()
+		if err != nil {
+			return 0, badInput("%s must be a whole number", key)
+		}
+		f = parsed
+	case string:
+		parsed, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+		if err != nil {
+			return 0, badInput("%s must be a whole number, not %q", key, truncate(v, 40))
+		}
+		f = parsed
+	default:
+		return 0, badInput("%s must be a whole number, not %s", key, jsonKind(v))
+	}
+	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
+		return 0, badInput("%s must be a whole number, not %v", key, f)
+	}
+	// Beyond ±2^53 a float64 no longer holds every integer; no valid value is that large.
+	if math.Abs(f) > 1<<53 {
+		return 0, badInput("%s %v is out of range", key, f)
+	}
+	return int64(f), nil
+}
+
+// withinBounds checks n against the property's minimum and maximum.
+func withinBounds(key string, n int64, p *jsonschema.Schema) error {
+	low, high := p.Minimum, p.Maximum
+	if (low == nil || float64(n) >= *low) && (high == nil || float64(n) <= *high) {
+		return nil
+	}
+	switch {
+	case low != nil && high != nil:
+		return badInput("%s must be between %v and %v, not %d", key, *low, *high, n)
+	case low != nil:
+		return badInput("%s must be at least %v, not %d", key, *low, n)
+	}
+	return badInput("%s must be at most %v, not %d", key, *high, n)
+}
+
+// booleanValue reads a boolean argument, given as a JSON boolean or a string.
+func booleanValue(key string, v any) (bool, error) {
+	switch v := v.(type) {
+	case bool:
+		return v, nil
+	case string:
+		b, err := strconv.ParseBool(strings.TrimSpace(v))
+		if err != nil {
+			return false, badInput("%s must be true or false, not %q", key, truncate(v, 40))
+		}
+		return b, nil
+	}
+	return false, badInput("%s must be true or false, not %s", key, jsonKind(v))
+}
+
+// argumentsObject returns the arguments as an object; absent or null arguments are an empty one.
+func argumentsObject(raw any) (map[string]any, error) {
 	switch v := raw.(type) {
 	case nil:
 		return map[string]any{}, nil
@@ -44,90 +203,32 @@ func decodeArguments(raw any) (map[string]any, error) {
 	return nil, badInput("arguments must be a JSON object")
 }
 
-// argumentsObject checks that the arguments are an object holding only the allowed keys.
-func argumentsObject(raw any, allowed ...string) (map[string]any, error) {
-	args, err := decodeArguments(raw)
-	if err != nil {
-		return nil, err
-	}
-	for key := range args {
-		if !slices.Contains(allowed, key) {
-			return nil, badInput("unknown argument %q; this tool takes %s", truncate(key, 40), strings.Join(allowed, " and "))
-		}
-	}
-	return args, nil
-}
-
-// taskIDArgument reads and validates task_id.
-func taskIDArgument(args map[string]any) (string, error) {
-	v, ok := args["task_id"]
-	if !ok || v == nil {
+// checkTaskID is the rule of a task_id argument: present, and a task id once trimmed.
+func checkTaskID(raw string) (string, error) {
+	if raw == "" {
 		return "", badInput("task_id is required: pass the task id from the submission response (output.task_id)")
 	}
-	s, ok := v.(string)
-	if !ok {
-		return "", badInput("task_id must be a string, not %s", jsonKind(v))
+	id, err := api.ValidateTaskID(raw)
+	if e, ok := errors.AsType[*api.Error](err); ok {
+		return "", badInput("%s", e.Message)
 	}
-	id, err := api.ValidateTaskID(s)
-	if err != nil {
-		var apiErr *api.Error
-		if errors.As(err, &apiErr) {
-			return "", badInput("%s", apiErr.Message)
-		}
-		return "", err
-	}
-	return id, nil
+	return id, err
 }
 
-// timeoutArgument reads timeout_seconds: 0 when absent. A whole number sent as a string is
-// accepted, since some models quote numbers.
-func timeoutArgument(args map[string]any) (int, error) {
-	secs, ok, err := wholeNumber(args, "timeout_seconds")
-	if err != nil {
-		return 0, badInput("%s", err.Error())
-	}
-	if !ok {
-		return 0, nil
-	}
-	if secs < schema.MinTimeoutSeconds || secs > schema.MaxTimeoutSeconds {
-		return 0, badInput("timeout_seconds must be between %d and %d, not %d",
-			schema.MinTimeoutSeconds, schema.MaxTimeoutSeconds, secs)
-	}
-	return int(secs), nil
-}
-
-// wholeNumber reads an integer argument; ok is false when it is absent.
-func wholeNumber(args map[string]any, key string) (n int64, ok bool, err error) {
-	var f float64
-	switch v := args[key].(type) {
-	case nil:
-		return 0, false, nil
-	case float64:
-		f = v
-	case json.Number:
-		parsed, perr := v.Float64()
-		if perr != nil {
-			return 0, false, fmt.Errorf("%s must be a whole number", key)
-		}
-		f = parsed
-	case string:
-		parsed, perr := strconv.ParseFloat(strings.TrimSpace(v), 64)
-		if perr != nil {
-			return 0, false, fmt.Errorf("%s must be a whole number, not %q", key, truncate(v, 40))
-		}
-		f = parsed
-	default:
-		return 0, false, fmt.Errorf("%s must be a whole number, not %s", key, jsonKind(v))
-	}
-	if f != math.Trunc(f) || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, false, fmt.Errorf("%s must be a whole number, not %v", key, f)
-	}
-	// Beyond ±2^53 a float64 no longer holds every integer; no valid value is that large.
-	if math.Abs(f) > 1<<53 {
-		return 0, false, fmt.Errorf("%s %v is out of range", key, f)
-	}
-	return int64(f), true, nil
-}
+// The decoders of the tools' inputs.
+var (
+	getInput = newInputDecoder(schema.GetVideoTaskInputJSONSchema(), func(in schema.GetVideoTaskInput) (schema.GetVideoTaskInput, error) {
+		id, err := checkTaskID(in.TaskID)
+		return schema.GetVideoTaskInput{TaskID: id}, err
+	})
+	// The default shown in wait_for_video_task's schema is only a description: any will do.
+	waitInput = newInputDecoder(schema.WaitForVideoTaskInputJSONSchema(0), func(in schema.WaitForVideoTaskInput) (schema.WaitForVideoTaskInput, error) {
+		id, err := checkTaskID(in.TaskID)
+		in.TaskID = id
+		return in, err
+	})
+	createInput = newInputDecoder(schema.CreateVideoTaskInputJSONSchema(), schema.CreateVideoTaskInput.Validate)
+)
 
 func jsonKind(v any) string {
 	switch v.(type) {
@@ -145,9 +246,21 @@ func jsonKind(v any) string {
 	return fmt.Sprintf("%T", v)
 }
 
-// invalidInputResult is the error result for arguments the caller must fix.
-func invalidInputResult(err error) *mcp.CallToolResult {
-	return mcp.NewToolResultError("Invalid input: " + err.Error() + ". Nothing was queried; fix the argument and call again.")
+// listOf names items as a list: "a", "a and b", "a, b and c".
+func listOf(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // truncate shortens s to at most n runes, marking the cut.

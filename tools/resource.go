@@ -79,8 +79,7 @@ func taskIDFromResource(req mcp.ReadResourceRequest) (string, error) {
 		}
 		raw = decoded
 	}
-	args := map[string]any{"task_id": raw}
-	id, err := taskIDArgument(args)
+	id, err := checkTaskID(raw)
 	if err != nil {
 		return "", fmt.Errorf("invalid task id in %s: %v; use %s with the id from the submission response (a ':' written %%3A)",
 			truncate(uri, 80), err, TaskResourceTemplate)

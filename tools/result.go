@@ -188,3 +188,8 @@ func attempts(e *api.Error) string {
 	}
 	return ""
 }
+
+// invalidInputResult is the error result for arguments the caller must fix.
+func invalidInputResult(err error) *mcp.CallToolResult {
+	return mcp.NewToolResultError("Invalid input: " + joinErrors(err) + ". Nothing was queried; fix the argument and call again.")
+}

@@ -43,38 +43,16 @@ func (h *handlers) progressLead() time.Duration {
 // backoffFactor is how much the pause between polls grows after each poll.
 const backoffFactor = 1.5
 
-// waitInput is wait_for_video_task's arguments, the budget resolved.
-type waitInput struct {
-	TaskID string
-	Budget time.Duration
-}
-
-func (h *handlers) parseWaitInput(raw any) (waitInput, error) {
-	args, err := argumentsObject(raw, "task_id", "timeout_seconds")
-	if err != nil {
-		return waitInput{}, err
-	}
-	id, err := taskIDArgument(args)
-	if err != nil {
-		return waitInput{}, err
-	}
-	secs, err := timeoutArgument(args)
-	if err != nil {
-		return waitInput{}, err
-	}
-	in := waitInput{TaskID: id, Budget: h.waitTimeout}
-	if secs > 0 {
-		in.Budget = time.Duration(secs) * time.Second
-	}
-	return in, nil
-}
-
 // waitForVideoTask answers wait_for_video_task: it polls until the task ends, the budget runs
 // out or the caller goes away.
 func (h *handlers) waitForVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := h.parseWaitInput(req.GetRawArguments())
+	in, err := waitInput.decode(req.GetRawArguments())
 	if err != nil {
 		return invalidInputResult(err), nil
+	}
+	budget := h.waitTimeout
+	if in.TimeoutSeconds > 0 {
+		budget = time.Duration(in.TimeoutSeconds) * time.Second
 	}
 	w := &waiter{
 		h:        h,
@@ -82,7 +60,7 @@ func (h *handlers) waitForVideoTask(ctx context.Context, req mcp.CallToolRequest
 		started:  time.Now(),
 		progress: progressSender(ctx, req),
 	}
-	w.deadline = w.started.Add(in.Budget)
+	w.deadline = w.started.Add(budget)
 	return w.run(ctx), nil
 }
 
