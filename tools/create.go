@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
 
@@ -42,14 +40,6 @@ func instructions(d Deps) string {
 	return s
 }
 
-// keyHint says what kind of key the provider of c wants, for error messages.
-func keyHint(c *api.Client) string {
-	if c != nil && c.Provider() == api.ProviderDashScope {
-		return "a valid DashScope API key of the region the server uses (--region; a key works in its own region only)"
-	}
-	return "a valid api.gpt.ge key with access to video tasks"
-}
-
 // createAnnotations: the tool changes the world (a new task, billed), removes nothing, and two
 // identical calls make two tasks.
 func createAnnotations() mcp.ToolAnnotation {
@@ -73,25 +63,22 @@ func createVideoTaskTool() mcp.Tool {
 	}
 }
 
-// creator submits tasks for create_video_task.
-type creator struct {
-	client      *api.Client
-	keyVariable string
-	logger      *slog.Logger
-}
-
-func newCreator(d Deps) *creator {
-	return &creator{client: d.Client, keyVariable: d.apiKeyVariable(), logger: d.logger()}
-}
-
-// createVideoTask answers create_video_task: it validates everything against the chosen model,
-// submits once, and returns the new task id with the next step.
-func (c *creator) createVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+// createVideoTask answers create_video_task.
+func (h *handlers) createVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	in, err := createInput.decode(req.GetRawArguments())
 	if err != nil {
-		return mcp.NewToolResultError(truncate("Invalid input: "+joinErrors(err)+
-			". Nothing was submitted; fix the arguments and call again.", maxErrorText)), nil
+		return h.errorResult(opSubmit, "", err), nil
 	}
+	created, err := h.create(ctx, in)
+	if err != nil {
+		return h.errorResult(opSubmit, "", err), nil
+	}
+	text := created.Summary + "\n\n" + marshalText(created)
+	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: created}, nil
+}
+
+// create submits in, already validated, once, and returns the new task with the next step.
+func (h *handlers) create(ctx context.Context, in schema.CreateVideoTaskInput) (schema.CreateVideoTaskResult, error) {
 	m, _ := schema.LookupVideoModel(in.Model)
 	areq := api.CreateRequest{
 		Kind:           api.TextToVideo,
@@ -109,26 +96,26 @@ func (c *creator) createVideoTask(ctx context.Context, req mcp.CallToolRequest) 
 	if m.ImageToVideo {
 		areq.Kind = api.ImageToVideo
 	}
-	task, err := c.client.CreateTask(ctx, areq)
+	task, err := h.client.CreateTask(ctx, areq)
 	if err != nil {
 		var e *api.Error
 		if errors.As(err, &e) && e.Kind == api.KindOutcomeUnknown {
-			c.logger.WarnContext(ctx, "submission outcome unknown: the task may exist", "model", in.Model,
-				"provider", c.client.Provider(), "error", err.Error())
+			h.logger.WarnContext(ctx, "submission outcome unknown: the task may exist", "model", in.Model,
+				"provider", h.client.Provider(), "error", err.Error())
 		} else {
-			c.logger.InfoContext(ctx, "submission failed; no task was created", "model", in.Model,
-				"provider", c.client.Provider(), "error", err.Error())
+			h.logger.InfoContext(ctx, "submission failed; no task was created", "model", in.Model,
+				"provider", h.client.Provider(), "error", err.Error())
 		}
-		return mcp.NewToolResultError(truncate(c.describeError(err), maxErrorText)), nil
+		return schema.CreateVideoTaskResult{}, err
 	}
-	c.logger.InfoContext(ctx, "submitted video task", "task_id", task.ID, "model", in.Model,
-		"provider", c.client.Provider(), "task_status", task.Status)
+	h.logger.InfoContext(ctx, "submitted video task", "task_id", task.ID, "model", in.Model,
+		"provider", h.client.Provider(), "task_status", task.Status)
 	return createResult(in, task), nil
 }
 
-// createResult wraps a new task for MCP: structuredContent and a text block with the same
-// JSON after a one-line summary.
-func createResult(in schema.CreateVideoTaskInput, t *api.Task) *mcp.CallToolResult {
+// createResult is the result of a new task, with a one-line summary of what was asked for and
+// what to do next.
+func createResult(in schema.CreateVideoTaskInput, t *api.Task) schema.CreateVideoTaskResult {
 	r := schema.CreateVideoTaskResult{
 		TaskID:     t.ID,
 		TaskStatus: string(t.Status),
@@ -148,59 +135,5 @@ func createResult(in schema.CreateVideoTaskInput, t *api.Task) *mcp.CallToolResu
 		r.Summary = fmt.Sprintf("Task %s was created (%s) and is %s. Call wait_for_video_task with task_id %s to wait for the video (usually 1-5 minutes); do not submit it again.",
 			t.ID, what, t.Status, t.ID)
 	}
-	text := r.Summary + "\n\n" + marshalText(r)
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: r}
-}
-
-// describeError explains a failed submission: whether a task can exist, what the upstream
-// said, and what to do next.
-func (c *creator) describeError(err error) string {
-	var e *api.Error
-	if !errors.As(err, &e) {
-		return "The submission failed (" + truncate(err.Error(), 300) + "); no task was created. Try again."
-	}
-	said := upstreamSaid(e)
-	switch e.Kind {
-	case api.KindInvalidRequest:
-		return "Invalid input: " + joinNonEmpty(e.Message, errText(e.Err)) + ". Nothing was submitted; fix the arguments and call again."
-	case api.KindMissingAPIKey:
-		return fmt.Sprintf("The server has no API key: %s is not set, so nothing was submitted. Add %s to the \"env\" block of this server's entry in your MCP client configuration, then restart the server.", c.keyVariable, c.keyVariable)
-	case api.KindUnauthorized:
-		return fmt.Sprintf("The upstream refused the API key%s; no task was created. Check that %s holds %s, then restart the server; retrying as is will not help.", said, c.keyVariable, keyHint(c.client))
-	case api.KindRejected:
-		return fmt.Sprintf("The upstream refused the submission%s; no task was created. Fix what it names and call create_video_task again.", said)
-	case api.KindRateLimited:
-		wait := "a minute"
-		if e.RetryAfter > 0 {
-			wait = e.RetryAfter.Round(time.Second).String()
-		}
-		return fmt.Sprintf("The upstream is rate limiting submissions%s; no task was created. Wait %s, then call create_video_task again.", said, wait)
-	case api.KindUnavailable:
-		return fmt.Sprintf("Could not reach the upstream%s%s: nothing was sent, so no task was created. Try again in a minute.", said, attempts(e))
-	case api.KindOutcomeUnknown:
-		return fmt.Sprintf("The outcome of the submission is unknown%s: the upstream may have received it, so the task may exist and be billed. "+
-			"Do not call create_video_task again to retry: that would create a second task. Ask the user to check the task list in %s first; "+
-			"if the task exists, follow its task_id with wait_for_video_task.", said, c.console())
-	}
-	return fmt.Sprintf("The submission failed%s. Check the provider console before trying again.", said)
-}
-
-// console names where the user can see their recent tasks.
-func (c *creator) console() string {
-	if c.client.Provider() == api.ProviderDashScope {
-		return "the Model Studio (Bailian) console"
-	}
-	return "their api.gpt.ge console (usage logs)"
-}
-
-func errText(err error) string {
-	if err == nil {
-		return ""
-	}
-	return err.Error()
-}
-
-// joinErrors renders errors.Join's lines as one sentence-like list.
-func joinErrors(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
+	return r
 }

@@ -71,7 +71,7 @@ func downloadVideoTool() mcp.Tool {
 func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	in, err := getInput.decode(req.GetRawArguments())
 	if err != nil {
-		return invalidInputResult(err), nil
+		return h.errorResult(opQuery, "", err), nil
 	}
 	res, err := h.getVideoTask(ctx, queryRequest(in.TaskID))
 	if err != nil || res.IsError {

@@ -34,7 +34,7 @@ func getVideoTaskTool() mcp.Tool {
 func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	in, err := getInput.decode(req.GetRawArguments())
 	if err != nil {
-		return invalidInputResult(err), nil
+		return h.errorResult(opQuery, "", err), nil
 	}
 	cached, loop := h.hub.subscribe(in.TaskID)
 	if cached != nil {
@@ -73,7 +73,7 @@ func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*
 		}
 	}
 	if obs.err != nil {
-		return h.errorResult(in.TaskID, obs.err), nil
+		return h.errorResult(opQuery, in.TaskID, obs.err), nil
 	}
 	return toolResult(taskResult(in.TaskID, obs.task)), nil
 }

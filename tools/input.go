@@ -24,6 +24,11 @@ func badInput(format string, args ...any) error {
 	return &inputError{msg: fmt.Sprintf(format, args...)}
 }
 
+// invalidInput is err, one error or several joined, as one *inputError.
+func invalidInput(err error) error {
+	return &inputError{msg: strings.ReplaceAll(err.Error(), "\n", "; ")}
+}
+
 // inputDecoder reads one tool's arguments into its contract type In, by the tool's input
 // schema: only the schema's properties, each of its JSON type and within its bounds, then the
 // whole object validated against the resolved schema and decoded into In. Numbers and booleans
@@ -58,7 +63,7 @@ func newInputDecoder[In any](s *jsonschema.Schema, check func(In) (In, error)) *
 }
 
 // decode reads raw, the arguments of a call, reporting every argument of the wrong type or out
-// of bounds at once. Its errors are *inputError, or joins of them.
+// of bounds at once. Its error is an *inputError.
 func (d *inputDecoder[In]) decode(raw any) (In, error) {
 	var in In
 	args, err := argumentsObject(raw)
@@ -77,7 +82,7 @@ func (d *inputDecoder[In]) decode(raw any) (In, error) {
 		}
 	}
 	if len(errs) > 0 {
-		return in, errors.Join(errs...)
+		return in, invalidInput(errors.Join(errs...))
 	}
 	body, err := json.Marshal(clean)
 	if err == nil {
@@ -87,7 +92,7 @@ func (d *inputDecoder[In]) decode(raw any) (In, error) {
 		return in, badInput("arguments do not fit the tool's input: %v", err)
 	}
 	if in, err = d.check(in); err != nil {
-		return in, err
+		return in, invalidInput(err)
 	}
 	// What the checks above let through must still be what the schema describes.
 	if err := d.shape.Validate(clean); err != nil {

@@ -126,7 +126,7 @@ func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 	}
 	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
 	if deps.EnableCreate {
-		s.AddTool(createVideoTaskTool(), newCreator(deps).createVideoTask)
+		s.AddTool(createVideoTaskTool(), h.createVideoTask)
 	}
 }
 

@@ -48,7 +48,7 @@ const backoffFactor = 1.5
 func (h *handlers) waitForVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
 	in, err := waitInput.decode(req.GetRawArguments())
 	if err != nil {
-		return invalidInputResult(err), nil
+		return h.errorResult(opQuery, "", err), nil
 	}
 	budget := h.waitTimeout
 	if in.TimeoutSeconds > 0 {
@@ -104,7 +104,7 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 				}
 			} else {
 				if obs.final() {
-					return w.h.errorResult(w.taskID, obs.err)
+					return w.h.errorResult(opQuery, w.taskID, obs.err)
 				}
 				w.lastErr = obs.err
 			}
@@ -136,7 +136,7 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 			if obs, seq, _, _ := loop.state(); seq > seen && obs.final() {
 				w.polls++
 				if obs.err != nil {
-					return w.h.errorResult(w.taskID, obs.err)
+					return w.h.errorResult(opQuery, w.taskID, obs.err)
 				}
 				return w.finished(taskResult(w.taskID, obs.task))
 			}
@@ -163,7 +163,7 @@ func (w *waiter) outOfBudget() *mcp.CallToolResult {
 		if w.lastErr == nil {
 			return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s yet after %.0f s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call wait_for_video_task again with the same task_id; the task itself is unaffected.", w.taskID, w.waited()))
 		}
-		return w.h.errorResult(w.taskID, w.lastErr)
+		return w.h.errorResult(opQuery, w.taskID, w.lastErr)
 	}
 	r := taskResult(w.taskID, w.last)
 	r.Summary = fmt.Sprintf("The task is still %s after %.0f s of waiting (%d polls). Call wait_for_video_task again with the same task_id to keep waiting.",
