@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"strings"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -192,11 +191,6 @@ func errText(err error) string {
 		return ""
 	}
 	return err.Error()
-}
-
-// joinErrors renders errors.Join's lines as one sentence-like list.
-func joinErrors(err error) string {
-	return strings.ReplaceAll(err.Error(), "\n", "; ")
 }
 
 // callEnded is a query that ended without an answer about its task.
