@@ -29,6 +29,8 @@ const (
 	envDashScopeKey = "DASHSCOPE_API_KEY"
 	// envEnableCreate, set to 1 (or true), offers create_video_task like --enable-create.
 	envEnableCreate = "VIDEO_TASK_ENABLE_CREATE"
+	// envRedisURL, like --redis-url, names the Redis that replicas share.
+	envRedisURL = "REDIS_URL"
 )
 
 // simulateBaseURL, given as the base URL, turns the simulator on like --simulate.
@@ -64,6 +66,8 @@ type config struct {
 	showVersion             bool
 	// downloadDir is --download-dir as given: "" offers no download_video and writes nothing.
 	downloadDir string
+	// redisURL names the Redis that processes of one account share; "" shares nothing.
+	redisURL string
 	// command is the command to run instead of serving; nil to serve (cli.go).
 	command *command
 
@@ -101,6 +105,9 @@ type flagValues struct {
 	enableCreate            bool
 	downloadDir             string
 	simulate                bool
+
+	// redisURL is --redis-url as given.
+	redisURL string
 }
 
 // parseConfig reads the flags, then the environment for what the flags left unset, and checks
@@ -141,6 +148,8 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		showVersion:             f.showVersion,
 		downloadDir:             f.downloadDir,
 		command:                 cmd,
+
+		redisURL: firstNonEmpty(f.redisURL, getenv(envRedisURL)),
 	}
 	if f.allowedOrigins != "" {
 		cfg.allowedOrigins = strings.Split(f.allowedOrigins, ",")
@@ -185,6 +194,7 @@ func newFlagSet(f *flagValues) *flag.FlagSet {
 	fs.StringVar(&f.region, "region", "", "with --provider dashscope: beijing (default), singapore, virginia, or a base URL such as a workspace endpoint")
 	fs.BoolVar(&f.enableCreate, "enable-create", false, "offer the create_video_task tool, which submits billed tasks (env "+envEnableCreate+"=1; off by default)")
 	fs.StringVar(&f.downloadDir, "download-dir", "", "offer download_video, which saves finished videos into this directory (made if missing); off: nothing is written to disk")
+	fs.StringVar(&f.redisURL, "redis-url", "", "share the rate limit, task polling and finished tasks with the other processes of this API key through this Redis: redis://, rediss:// or unix:// (env "+envRedisURL+", which keeps a password out of the process list; off by default)")
 	fs.BoolVar(&f.simulate, "simulate", false, "answer from a built-in simulated upstream: no key or network needed (same as --base-url "+simulateBaseURL+")")
 	return fs
 }

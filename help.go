@@ -31,8 +31,9 @@ Environment:
   %-25s upstream base URL, when --base-url is not given ("%s" simulates it)
   %-25s log level, when --log-level is not given
   %-25s bearer token that sse and http clients must send (unset: no client authentication)
+  %-25s Redis shared by replicas, when --redis-url is not given
   %-25s Go runtime soft memory limit, e.g. 64MiB (default 48MiB)
-`, envAPIKey, envDashScopeKey, envAPIKey, envEnableCreate, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken, "GOMEMLIMIT")
+`, envAPIKey, envDashScopeKey, envAPIKey, envEnableCreate, envBaseURL, simulateBaseURL, envLogLevel, envAuthToken, envRedisURL, "GOMEMLIMIT")
 	fmt.Fprintf(w, `
 Commands (instead of serving MCP):
   %[1]s [flags] get TASK_ID

@@ -26,6 +26,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/coord"
 	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
@@ -72,13 +73,23 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		fmt.Fprintln(stdout, serverName, currentVersion())
 		return nil
 	}
-	logger := newLogger(stderr, cfg.logLevel, cfg.apiKey, cfg.authToken)
+	logger := newLogger(stderr, cfg.logLevel, cfg.apiKey, cfg.authToken, coord.Password(cfg.redisURL))
 
+	limiter := api.NewLimiter(cfg.maxQPS)
+	var shared *coord.Store
+	if cfg.redisURL != "" {
+		if shared, err = coord.Open(ctx, cfg.redisURL, cfg.apiKey, logger); err != nil {
+			return err
+		}
+		defer shared.Close()
+		limiter = shared.Limiter(cfg.maxQPS)
+		logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key", "redis", shared.Addr())
+	}
 	opts := []api.Option{
 		api.WithBaseURL(cfg.baseURL),
 		api.WithUserAgent(serverName + "/" + currentVersion()),
 		api.WithLogger(logger),
-		api.WithRateLimit(cfg.maxQPS),
+		api.WithLimiter(limiter),
 		api.WithProvider(cfg.provider),
 	}
 	if cfg.simulate {
@@ -121,6 +132,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		DownloadDir:        downloadDir,
 		DownloadHTTPClient: downloadClient,
 		Secrets:            []string{cfg.apiKey, cfg.authToken},
+		Shared:             shared,
 	}, serverOpts...)
 	if cfg.debugAddr != "" {
 		if err := serveDebug(cfg.debugAddr, logger); err != nil {

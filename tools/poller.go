@@ -76,6 +76,12 @@ func newLocalHub(client *api.Client, pollInterval, maxPollInterval time.Duration
 }
 
 func (h *localHub) subscribe(id string) (*api.Task, *pollLoop) {
+	return h.join(id, h.run)
+}
+
+// join is subscribe with the poll loop run: the remembered final state of id when there is
+// one, else id's loop, started with run if nobody follows id yet.
+func (h *localHub) join(id string, run func(context.Context, *pollLoop)) (*api.Task, *pollLoop) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if task, ok := h.finished.get(id); ok {
@@ -86,7 +92,7 @@ func (h *localHub) subscribe(id string) (*api.Task, *pollLoop) {
 		ctx, cancel := context.WithCancel(context.Background())
 		loop = newPollLoop(id, cancel)
 		h.loops[id] = loop
-		go h.run(ctx, loop)
+		go run(ctx, loop)
 	}
 	loop.subscribers++
 	return nil, loop
@@ -112,13 +118,13 @@ func (h *localHub) run(ctx context.Context, loop *pollLoop) {
 	// limit it goes before the routine polls of other tasks.
 	urgent := true
 	for {
-		pause, held, done := h.poll(ctx, loop, urgent, interval)
-		if done {
+		r := h.poll(ctx, loop, urgent, interval)
+		if r.done {
 			return
 		}
 		// A poll the rate limit held back keeps its urgency for the next try.
-		urgent = urgent && held
-		timer := time.NewTimer(pause)
+		urgent = urgent && r.held
+		timer := time.NewTimer(r.pause)
 		select {
 		case <-ctx.Done():
 			timer.Stop()
@@ -128,22 +134,34 @@ func (h *localHub) run(ctx context.Context, loop *pollLoop) {
 			urgent = true
 		case <-timer.C:
 		}
-		interval = min(time.Duration(float64(interval)*backoffFactor), h.maxPollInterval)
+		interval = h.nextInterval(interval)
 	}
 }
 
-// poll queries the task once and tells the loop's subscribers what it found. It returns the
-// pause before the next poll (interval, or longer when the upstream asked), whether the rate
-// limit held the query back (nothing was sent, nothing learned), and whether the loop is
-// over: the task ended, or the last subscriber left.
-func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interval time.Duration) (pause time.Duration, held, done bool) {
+// nextInterval is the pause after one of interval: longer by backoffFactor, up to
+// maxPollInterval.
+func (h *localHub) nextInterval(interval time.Duration) time.Duration {
+	return min(time.Duration(float64(interval)*backoffFactor), h.maxPollInterval)
+}
+
+// pollResult is what one poll did.
+type pollResult struct {
+	obs   observation
+	pause time.Duration // until the next poll: the interval, or longer when the upstream asked
+	held  bool          // the rate limit held the query back: nothing was sent
+	news  bool          // obs went to the subscribers (a held-back poll after the first does not)
+	done  bool          // the loop is over: the task ended, or the last subscriber left
+}
+
+// poll queries the task once and tells the loop's subscribers what it found.
+func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interval time.Duration) pollResult {
 	pollCtx := ctx
 	if urgent {
 		pollCtx = api.Urgent(ctx)
 	}
 	task, err := h.client.GetTask(pollCtx, loop.id)
 	if ctx.Err() != nil {
-		return 0, false, true // the last subscriber left
+		return pollResult{done: true} // the last subscriber left
 	}
 	// A caller that asked for a poll while this one was under way has its answer.
 	select {
@@ -151,30 +169,37 @@ func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interv
 	default:
 	}
 	obs := observation{task: task, err: err, at: time.Now()}
-	pause = max(interval, obs.retryAfter())
-	held = heldBack(err)
-	if held && loop.observed() {
+	r := pollResult{obs: obs, pause: max(interval, obs.retryAfter()), held: heldBack(err)}
+	if r.held && loop.observed() {
 		// The rate limit kept this poll from being sent: nothing new was learned, and
 		// the subscribers keep the observation they have.
-		h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", pause)
-		loop.reschedule(obs.at.Add(pause))
-		return pause, true, false
+		h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", r.pause)
+		loop.reschedule(obs.at.Add(r.pause))
+		return r
 	}
 	h.log(ctx, loop, obs)
+	r.news = true
 	if obs.final() {
-		h.mu.Lock()
-		if err == nil && task.Status != api.StatusUnknown {
-			h.finished.put(loop.id, task)
-		}
-		if h.loops[loop.id] == loop {
-			delete(h.loops, loop.id)
-		}
-		h.mu.Unlock()
-		loop.publish(obs, time.Time{})
-		return 0, held, true
+		h.finish(loop, obs)
+		r.done = true
+		return r
 	}
-	loop.publish(obs, obs.at.Add(pause))
-	return pause, held, false
+	loop.publish(obs, obs.at.Add(r.pause))
+	return r
+}
+
+// finish ends a loop with a final observation: a finished task is remembered, the loop leaves
+// the hub, and its subscribers get the observation.
+func (h *localHub) finish(loop *pollLoop, obs observation) {
+	h.mu.Lock()
+	if obs.err == nil && obs.task.Status != api.StatusUnknown {
+		h.finished.put(loop.id, obs.task)
+	}
+	if h.loops[loop.id] == loop {
+		delete(h.loops, loop.id)
+	}
+	h.mu.Unlock()
+	loop.publish(obs, time.Time{})
 }
 
 // heldBack reports an error that stands for no request at all: the client's own rate limit
@@ -223,6 +248,7 @@ type pollLoop struct {
 	id     string
 	cancel context.CancelFunc
 	poke   chan struct{} // asks for the next poll now
+	news   chan []byte   // what other processes publish about the task (sharedHub)
 
 	subscribers int // guarded by the hub's lock
 
@@ -234,7 +260,8 @@ type pollLoop struct {
 }
 
 func newPollLoop(id string, cancel context.CancelFunc) *pollLoop {
-	return &pollLoop{id: id, cancel: cancel, changed: make(chan struct{}), poke: make(chan struct{}, 1)}
+	return &pollLoop{id: id, cancel: cancel, changed: make(chan struct{}), poke: make(chan struct{}, 1),
+		news: make(chan []byte, newsBuffer)}
 }
 
 func (l *pollLoop) publish(obs observation, nextPoll time.Time) {
@@ -270,6 +297,9 @@ func (l *pollLoop) observed() bool {
 	defer l.mu.Unlock()
 	return l.seq > 0
 }
+
+// newsBuffer is how much news from other processes a loop holds before it misses some.
+const newsBuffer = 16
 
 // pollNow asks the loop to poll without waiting out its pause.
 func (l *pollLoop) pollNow() {

@@ -16,6 +16,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/coord"
 	"github.com/video-task-mcp/video-task-mcp/internal/download"
 	"github.com/video-task-mcp/video-task-mcp/internal/redact"
 )
@@ -52,6 +53,9 @@ type Deps struct {
 	// Secrets never appear in a result, in any JSON or URL escaping: the API key and the
 	// clients' bearer token.
 	Secrets []string
+	// Shared, when set, shares the polling of tasks and the memory of finished ones with the
+	// other processes of the same API key (see package coord). Nil: this process alone.
+	Shared *coord.Store
 }
 
 // Defaults of Deps, as the contract gives them.
@@ -169,8 +173,12 @@ func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
 	if h.waitTimeout <= 0 {
 		h.waitTimeout = DefaultWaitTimeout
 	}
-	h.hub = newLocalHub(d.Client, h.pollInterval, h.maxPollInterval,
+	local := newLocalHub(d.Client, h.pollInterval, h.maxPollInterval,
 		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
+	h.hub = local
+	if d.Shared != nil {
+		h.hub = newSharedHub(local, d.Shared)
+	}
 	if d.DownloadDir != "" {
 		h.downloads = download.New(d.DownloadDir, d.DownloadHTTPClient, d.MaxDownloadBytes)
 	}
