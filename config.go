@@ -64,7 +64,8 @@ type config struct {
 	bodyTimeout             time.Duration
 	logLevel                slog.Level
 	showVersion             bool
-	// downloadDir is --download-dir as given: "" offers no download_video and writes nothing.
+	// downloadDir is --download-dir without surrounding white space: "" offers no
+	// download_video and writes nothing.
 	downloadDir string
 	// redisURL names the Redis that processes of one account share; "" shares nothing.
 	redisURL string
@@ -123,8 +124,14 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 	if err != nil {
 		return config{}, err
 	}
+	// A flag given an empty value counts as not given: a host that starts the server from an
+	// MCP bundle's manifest passes a setting the user left empty as --region= or the like.
 	set := map[string]bool{}
-	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	fs.Visit(func(fl *flag.Flag) {
+		if strings.TrimSpace(fl.Value.String()) != "" {
+			set[fl.Name] = true
+		}
+	})
 
 	rawToken := getenv(envAuthToken)
 	if rawToken != "" && strings.TrimSpace(rawToken) == "" {
@@ -146,7 +153,7 @@ func parseConfig(args []string, getenv func(string) string, stdout io.Writer) (c
 		maxStdioCalls:           f.maxStdioCalls,
 		debugAddr:               f.debugAddr,
 		showVersion:             f.showVersion,
-		downloadDir:             f.downloadDir,
+		downloadDir:             strings.TrimSpace(f.downloadDir),
 		command:                 cmd,
 
 		redisURL: firstNonEmpty(f.redisURL, getenv(envRedisURL)),

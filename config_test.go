@@ -240,3 +240,44 @@ func TestCommandLineErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestParseConfigEmptyMeansUnset covers how an MCP bundle's host starts the server: it fills
+// every setting of the manifest into the command line, and a setting the user left empty
+// arrives as an empty value (--region=). Empty must mean "not given", never an error or a
+// folder named "" or " ".
+func TestParseConfigEmptyMeansUnset(t *testing.T) {
+	type want struct {
+		provider     api.Provider
+		baseURL      string
+		downloadDir  string
+		enableCreate bool
+	}
+	tests := []struct {
+		name string
+		args []string
+		want want
+	}{
+		{"every optional setting empty", []string{"--provider=", "--region=", "--download-dir=", "--base-url="},
+			want{api.ProviderGPTGE, api.DefaultBaseURL, "", false}},
+		{"gptge with an empty region", []string{"--provider=gptge", "--region=", "--enable-create=false", "--download-dir="},
+			want{api.ProviderGPTGE, api.DefaultBaseURL, "", false}},
+		{"white space is empty", []string{"--region= ", "--download-dir= \t", "--base-url= "},
+			want{api.ProviderGPTGE, api.DefaultBaseURL, "", false}},
+		{"dashscope with an empty region and base URL", []string{"--provider=dashscope", "--region=", "--base-url="},
+			want{api.ProviderDashScope, "https://dashscope.aliyuncs.com", "", false}},
+		{"a folder given", []string{"--provider=gptge", "--region=", "--enable-create=true", "--download-dir=/tmp/videos"},
+			want{api.ProviderGPTGE, api.DefaultBaseURL, "/tmp/videos", true}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, err := parseConfig(tt.args, func(string) string { return "" }, io.Discard)
+			if err != nil {
+				t.Fatalf("parseConfig(%q): %v", tt.args, err)
+			}
+			got := want{cfg.provider, cfg.baseURL, cfg.downloadDir, cfg.enableCreate}
+			if diff := cmp.Diff(tt.want, got, cmp.AllowUnexported(want{})); diff != "" {
+				t.Errorf("parseConfig(%q) mismatch (-want +got):\n%s", tt.args, diff)
+			}
+		})
+	}
+}
