@@ -5,9 +5,19 @@
 // For linux, darwin and windows on amd64 and arm64 it cross-compiles a static binary
 // (CGO_ENABLED=0, -trimpath, the version stamped into main.version) and writes one archive
 // holding it, README.md and LICENSE: video-task-mcp-v0.2.0-linux-amd64.tar.gz, and a .zip with
-// video-task-mcp.exe for windows. SHA256SUMS lists the archives. Two runs from the same commit
-// give byte-identical archives: the build is reproducible, and the archives fix every time to
-// the commit's (or SOURCE_DATE_EPOCH), every owner to 0, and the order of entries.
+// video-task-mcp.exe for windows. Two runs from the same commit give byte-identical archives:
+// the build is reproducible, and the archives fix every time to the commit's (or
+// SOURCE_DATE_EPOCH), every owner to 0, and the order of entries.
+//
+// Unless -archives-only is given it also packs, with Node.js and npm:
+//   - one MCP bundle per target (video-task-mcp-v0.2.0-darwin-arm64.mcpb) for one-click
+//     installation in Claude Desktop, from packaging/mcpb, checked and packed with the pinned
+//     MCPB CLI (bundle.go);
+//   - the npm packages behind npx -y video-task-mcp: the launcher, packaging/npm, and one
+//     package per target holding its binary, all of the release's version (npm.go).
+//
+// SHA256SUMS lists the archives and the bundles. The bundles are not reproducible: the MCPB
+// CLI writes the time of packing into them.
 //
 // Nothing is published: README.md says how a maintainer does that.
 package main
@@ -78,7 +88,8 @@ func main() {
 func run(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("release", flag.ContinueOnError)
 	out := fs.String("out", "dist", "folder to write the release into, relative to the repository")
-	targetList := fs.String("targets", "", "comma-separated targets such as linux-amd64 (default: all six)")
+	targetList := fs.String("targets", "", "comma-separated targets such as linux-amd64 (default: all six; a subset needs -archives-only)")
+	archivesOnly := fs.Bool("archives-only", false, "write only the archives and SHA256SUMS: no bundles or npm packages, so no Node.js needed")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: go run ./scripts/release [flags] vX.Y.Z\n\nFlags:\n")
 		fs.PrintDefaults()
@@ -95,14 +106,37 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	r.log = os.Stdout
+	if !*archivesOnly && len(r.targets) != len(allTargets) {
+		return errors.New("-targets needs -archives-only: the npm launcher depends on the packages of all six targets")
+	}
+	return r.run(ctx, !*archivesOnly)
+}
+
+// run writes the archives, and with packages the MCP bundles and npm packages too, then
+// SHA256SUMS of the archives and bundles.
+func (r *release) run(ctx context.Context, packages bool) error {
 	names, err := r.buildArchives(ctx)
 	if err != nil {
 		return err
 	}
+	if packages {
+		tools, err := installNodeTools(ctx, filepath.Join(r.out, "tools"))
+		if err != nil {
+			return err
+		}
+		bundles, err := r.packBundles(ctx, tools)
+		if err != nil {
+			return err
+		}
+		names = append(names, bundles...)
+		if _, err := r.packNPM(ctx, tools); err != nil {
+			return err
+		}
+	}
 	if err := writeChecksums(r.out, names); err != nil {
 		return err
 	}
-	fmt.Fprintf(r.log, "wrote %d archives and SHA256SUMS to %s\n", len(names), r.out)
+	fmt.Fprintf(r.log, "wrote SHA256SUMS of %d files to %s\n", len(names), r.out)
 	return nil
 }
 
