@@ -33,8 +33,10 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -243,11 +245,11 @@ func (r *release) archiveTop(t target) string {
 
 // buildArchives builds every target and writes its archive; it returns the archives' names.
 func (r *release) buildArchives(ctx context.Context) ([]string, error) {
+	if err := r.buildAll(ctx); err != nil {
+		return nil, err
+	}
 	var names []string
 	for _, t := range r.targets {
-		if err := r.build(ctx, t); err != nil {
-			return nil, err
-		}
 		files := []archiveFile{
 			{name: t.executable(), mode: 0o755, src: r.binaryPath(t)},
 			{name: "README.md", mode: 0o644, src: filepath.Join(r.root, "README.md")},
@@ -261,6 +263,23 @@ func (r *release) buildArchives(ctx context.Context) ([]string, error) {
 		names = append(names, name)
 	}
 	return names, nil
+}
+
+// buildAll builds the targets, as many at once as there are CPUs: a build's last step, the
+// link, uses one.
+func (r *release) buildAll(ctx context.Context) error {
+	errs := make([]error, len(r.targets))
+	sem := make(chan struct{}, runtime.NumCPU())
+	var wg sync.WaitGroup
+	for i, t := range r.targets {
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			errs[i] = r.build(ctx, t)
+		})
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }
 
 // build cross-compiles the server for t: static (no cgo), with no local paths in it, stripped,
