@@ -87,15 +87,15 @@ func (r *release) bundleName(t target) string {
 	return binaryName + "-" + r.version + "-" + t.String() + ".mcpb"
 }
 
-// packBundles lays out each target's bundle, checks it with the MCPB CLI and packs it into
-// out; it returns the bundles' names.
-func (r *release) packBundles(ctx context.Context, tools *nodeTools) ([]string, error) {
+// packBundles lays out the bundle of each of targets, checks it with the MCPB CLI and packs
+// it into out; it returns the bundles' names.
+func (r *release) packBundles(ctx context.Context, tools *nodeTools, targets []target) ([]string, error) {
 	base, err := readManifest(filepath.Join(r.root, "packaging", "mcpb", "manifest.json"))
 	if err != nil {
 		return nil, err
 	}
 	var names []string
-	for _, t := range r.targets {
+	for _, t := range targets {
 		dir := filepath.Join(r.out, "mcpb", t.String())
 		if err := os.RemoveAll(dir); err != nil {
 			return nil, err

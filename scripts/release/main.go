@@ -126,7 +126,7 @@ func (r *release) run(ctx context.Context, packages bool) error {
 		if err != nil {
 			return err
 		}
-		bundles, err := r.packBundles(ctx, tools)
+		bundles, err := r.packBundles(ctx, tools, r.targets)
 		if err != nil {
 			return err
 		}

@@ -33,8 +33,9 @@ var (
 	fullReleaseErr  error
 )
 
-// fullRelease runs the whole release (all six targets, bundles and npm packages) once per test
-// run and returns it.
+// fullRelease runs the release with packages once per test run and returns it: all six
+// targets' binaries and npm packages, and the bundle of the host's target (CI packs the other
+// five with the whole release).
 func fullRelease(t *testing.T) *release {
 	t.Helper()
 	for _, name := range []string{"node", "npm"} {
@@ -42,17 +43,32 @@ func fullRelease(t *testing.T) *release {
 			t.Skipf("%s not found: the bundle and npm tests need Node.js 18 or newer and npm", name)
 		}
 	}
-	hostTarget(t)
+	host := hostTarget(t)
 	fullReleaseOnce.Do(func() {
-		fullReleaseDir, fullReleaseErr = os.MkdirTemp("", "video-task-mcp-full-release-")
-		if fullReleaseErr != nil {
-			return
-		}
-		var r *release
-		if r, fullReleaseErr = newRelease(testVersion, fullReleaseDir, ""); fullReleaseErr != nil {
-			return
-		}
-		fullReleaseErr = r.run(context.Background(), true)
+		fullReleaseErr = func() error {
+			dir, err := os.MkdirTemp("", "video-task-mcp-full-release-")
+			if err != nil {
+				return err
+			}
+			fullReleaseDir = dir
+			r, err := newRelease(testVersion, dir, "")
+			if err != nil {
+				return err
+			}
+			ctx := context.Background()
+			if _, err := r.buildArchives(ctx); err != nil {
+				return err
+			}
+			tools, err := installNodeTools(ctx, filepath.Join(r.out, "tools"))
+			if err != nil {
+				return err
+			}
+			if _, err := r.packBundles(ctx, tools, []target{host}); err != nil {
+				return err
+			}
+			_, err = r.packNPM(ctx, tools)
+			return err
+		}()
 	})
 	if fullReleaseErr != nil {
 		t.Fatalf("release: %v", fullReleaseErr)

@@ -64,8 +64,10 @@ func TestMain(m *testing.M) {
 	// checkout.
 	os.Setenv("SOURCE_DATE_EPOCH", "1767225600")
 	code := m.Run()
-	if hostReleaseDir != "" {
-		os.RemoveAll(hostReleaseDir)
+	for _, dir := range []string{hostReleaseDir, fullReleaseDir} {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 	}
 	os.Exit(code)
 }
