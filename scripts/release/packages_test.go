@@ -2,8 +2,9 @@ package main
 
 // Tests of the MCP bundle and the npm packages as users get them: packed by the real tools
 // (the pinned MCPB CLI, npm pack), unpacked or installed the way a host or npm does, and
-// driven over stdio by mcp-go's client against the built-in simulator. They need Node.js and
-// npm, and skip with a message naming them when either is missing.
+// driven over stdio by mcp-go's client against the built-in simulator. They check the release
+// in $RELEASE_DIR (.ci/run builds one and sets it) and need Node.js and npm; without either
+// they skip with a message saying so.
 
 import (
 	"bytes"
@@ -27,15 +28,12 @@ import (
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-var (
-	fullReleaseOnce sync.Once
-	fullReleaseDir  string
-	fullReleaseErr  error
-)
+// releaseDirVariable names a folder holding a whole release, as go run ./scripts/release
+// writes it; .ci/run sets it to the release it has just built.
+const releaseDirVariable = "RELEASE_DIR"
 
-// fullRelease runs the release with packages once per test run and returns it: all six
-// targets' binaries and npm packages, and the bundle of the host's target (CI packs the other
-// five with the whole release).
+// fullRelease returns the release in $RELEASE_DIR: packing one takes minutes (six targets
+// cross-compiled, six bundles, seven npm packages), which go test should not spend each run.
 func fullRelease(t *testing.T) *release {
 	t.Helper()
 	for _, name := range []string{"node", "npm"} {
@@ -43,37 +41,14 @@ func fullRelease(t *testing.T) *release {
 			t.Skipf("%s not found: the bundle and npm tests need Node.js 18 or newer and npm", name)
 		}
 	}
-	host := hostTarget(t)
-	fullReleaseOnce.Do(func() {
-		fullReleaseErr = func() error {
-			dir, err := os.MkdirTemp("", "video-task-mcp-full-release-")
-			if err != nil {
-				return err
-			}
-			fullReleaseDir = dir
-			r, err := newRelease(testVersion, dir, "")
-			if err != nil {
-				return err
-			}
-			ctx := context.Background()
-			if _, err := r.buildArchives(ctx); err != nil {
-				return err
-			}
-			tools, err := installNodeTools(ctx, filepath.Join(r.out, "tools"))
-			if err != nil {
-				return err
-			}
-			if _, err := r.packBundles(ctx, tools, []target{host}); err != nil {
-				return err
-			}
-			_, err = r.packNPM(ctx, tools)
-			return err
-		}()
-	})
-	if fullReleaseErr != nil {
-		t.Fatalf("release: %v", fullReleaseErr)
+	hostTarget(t)
+	dir := os.Getenv(releaseDirVariable)
+	if dir == "" {
+		t.Skipf("%s is not set: these tests check a whole release; build one with go run ./scripts/release -out DIR v0.0.1 and set %s=DIR (.ci/run does)", releaseDirVariable, releaseDirVariable)
 	}
-	r, err := newRelease(testVersion, fullReleaseDir, "")
+	var launcher packageJSON
+	readJSON(t, filepath.Join(dir, "npm", launcherPackage, "package.json"), &launcher)
+	r, err := newRelease("v"+launcher.Version, dir, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -293,7 +268,7 @@ func TestNPX(t *testing.T) {
 		if err != nil {
 			t.Fatalf("npx video-task-mcp --version: %v\n%s", err, stderrOf(err))
 		}
-		if got, want := string(out), binaryName+" "+testVersion+"\n"; got != want {
+		if got, want := string(out), binaryName+" "+r.version+"\n"; got != want {
 			t.Errorf("npx video-task-mcp --version printed %q, want %q", got, want)
 		}
 	})
@@ -457,8 +432,8 @@ func startClient(t *testing.T, command string, args, env []string, dir string) (
 	if err != nil {
 		t.Fatalf("initialize: %v; server stderr:\n%s", err, stderr)
 	}
-	if res.ServerInfo.Name != binaryName || res.ServerInfo.Version != testVersion {
-		t.Errorf("serverInfo %+v, want %s %s", res.ServerInfo, binaryName, testVersion)
+	if res.ServerInfo.Name != binaryName || !versionPattern.MatchString(res.ServerInfo.Version) {
+		t.Errorf("serverInfo %+v, want %s and a release version", res.ServerInfo, binaryName)
 	}
 	return c, stderr
 }

@@ -64,10 +64,8 @@ func TestMain(m *testing.M) {
 	// checkout.
 	os.Setenv("SOURCE_DATE_EPOCH", "1767225600")
 	code := m.Run()
-	for _, dir := range []string{hostReleaseDir, fullReleaseDir} {
-		if dir != "" {
-			os.RemoveAll(dir)
-		}
+	if hostReleaseDir != "" {
+		os.RemoveAll(hostReleaseDir)
 	}
 	os.Exit(code)
 }
