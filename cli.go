@@ -104,6 +104,16 @@ type outcome struct {
 	err error // the call itself failed (a protocol error, or ctx ended)
 }
 
+// task is the task result the call returned; ok is false when the call failed or returned
+// something else.
+func (o outcome) task() (_ schema.TaskResult, ok bool) {
+	var r schema.TaskResult
+	if o.err != nil || o.res == nil || o.res.IsError || json.Unmarshal(o.res.RawStructuredContent, &r) != nil || r.TaskID == "" {
+		return schema.TaskResult{}, false
+	}
+	return r, true
+}
+
 // call makes one tool call, with a progress token so that a long call can show its progress.
 func (r *commandRunner) call(ctx context.Context, name string, args map[string]any, label string) outcome {
 	r.tokens++
@@ -131,7 +141,7 @@ func (r *commandRunner) wait(ctx context.Context, id string, timeout time.Durati
 		secs := int(math.Ceil(time.Until(deadline).Seconds()))
 		secs = min(max(secs, 1), 3600)
 		o := r.call(ctx, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": secs}, "task "+id)
-		if o.err != nil || o.res.IsError || resultDone(o.res) || time.Until(deadline) < minCallBudget {
+		if task, ok := o.task(); !ok || task.Done || time.Until(deadline) < minCallBudget {
 			return o
 		}
 	}
@@ -166,9 +176,7 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 	if !cmd.wait || created.err != nil || created.res.IsError {
 		return r.finish(ctx, created, false)
 	}
-	var task struct {
-		TaskID string `json:"task_id"`
-	}
+	var task schema.CreateVideoTaskResult
 	if err := json.Unmarshal(created.res.RawStructuredContent, &task); err != nil || task.TaskID == "" {
 		return r.finish(ctx, created, false)
 	}
@@ -181,54 +189,51 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 // for it, and returns the exit status. waited says the call was a wait, which fails when it
 // ends before the task does.
 func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) error {
-	// notSaved is why download_video answered with an error result (its query failed): the
-	// task's result is printed as it was, and this says why there is no local_path.
-	var notSaved string
-	if o.err == nil && !o.res.IsError && r.downloadDir != "" && resultStatus(o.res) == "SUCCEEDED" {
-		id := resultTaskID(o.res)
-		saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": id}, "saving the video of task "+id)
-		if saved.err != nil || !saved.res.IsError {
-			o = saved
-		} else {
-			notSaved = fmt.Sprintf("The video of task %s was not saved. %s", id, strings.TrimSpace(contentText(saved.res)))
-		}
-	}
+	o, notSaved := r.save(ctx, o)
 	r.progress.clear()
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		fmt.Fprintf(r.stderr, "%s: interrupted\n", serverName)
 		return exitCode(exitInterrupted)
-	}
-	if o.err != nil {
+	case o.err != nil:
 		fmt.Fprintf(r.stderr, "%s: %s\n", serverName, terminalText(o.err.Error()))
 		return exitCode(exitError)
-	}
-	if o.res.IsError {
+	case o.res.IsError:
 		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(contentText(o.res))))
 		return exitCode(exitError)
 	}
 	if err := printResult(r.stdout, o.res); err != nil {
 		return commandFailed(ctx, r.stderr, "printing the result", err)
 	}
-	var result struct {
-		Done       *bool  `json:"done"`
-		TaskStatus string `json:"task_status"`
-		Summary    string `json:"summary"`
-		VideoURL   string `json:"video_url"`
-		LocalPath  string `json:"local_path"`
-	}
-	_ = json.Unmarshal(o.res.RawStructuredContent, &result)
+	task, ok := o.task()
 	switch {
-	case r.downloadDir != "" && result.TaskStatus == "SUCCEEDED" && result.VideoURL != "" && result.LocalPath == "":
+	case !ok:
+	case r.downloadDir != "" && task.TaskStatus == "SUCCEEDED" && task.VideoURL != "" && task.LocalPath == "":
 		if notSaved == "" {
-			notSaved = result.Summary // download_video's own, which says why saving failed
+			notSaved = task.Summary // download_video's own, which says why saving failed
 		}
 		fmt.Fprintln(r.stderr, terminalText(notSaved))
 		return exitCode(exitError)
-	case waited && result.Done != nil && !*result.Done:
-		fmt.Fprintf(r.stderr, "The task has not finished yet; to keep waiting, run wait again: %s wait %s\n", serverName, resultTaskID(o.res))
+	case waited && !task.Done:
+		fmt.Fprintf(r.stderr, "The task has not finished yet; to keep waiting, run wait again: %s wait %s\n", serverName, task.TaskID)
 		return exitCode(exitNotFinished)
 	}
 	return nil
+}
+
+// save saves the video of a SUCCEEDED task when --download-dir asks for it, and returns
+// download_video's outcome in place of o. When download_video answers with an error result
+// (its query failed), o stays as it was and notSaved says why there is no local_path.
+func (r *commandRunner) save(ctx context.Context, o outcome) (_ outcome, notSaved string) {
+	task, ok := o.task()
+	if !ok || r.downloadDir == "" || task.TaskStatus != "SUCCEEDED" {
+		return o, ""
+	}
+	saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": task.TaskID}, "saving the video of task "+task.TaskID)
+	if saved.err != nil || !saved.res.IsError {
+		return saved, ""
+	}
+	return o, fmt.Sprintf("The video of task %s was not saved. %s", task.TaskID, strings.TrimSpace(contentText(saved.res)))
 }
 
 // printResult prints a result's structuredContent, indented, in the server's field order, with
@@ -440,31 +445,6 @@ func truncateWord(s string) string {
 		return string(r[:40]) + "…"
 	}
 	return s
-}
-
-// Reading results: the fields every task result carries.
-
-func resultField(res *mcp.CallToolResult, key string) any {
-	var m map[string]any
-	if res == nil || json.Unmarshal(res.RawStructuredContent, &m) != nil {
-		return nil
-	}
-	return m[key]
-}
-
-func resultStatus(res *mcp.CallToolResult) string {
-	s, _ := resultField(res, "task_status").(string)
-	return s
-}
-
-func resultTaskID(res *mcp.CallToolResult) string {
-	s, _ := resultField(res, "task_id").(string)
-	return s
-}
-
-func resultDone(res *mcp.CallToolResult) bool {
-	done, _ := resultField(res, "done").(bool)
-	return done
 }
 
 func contentText(res *mcp.CallToolResult) string {
