@@ -63,18 +63,19 @@ func createVideoTaskTool() mcp.Tool {
 	}
 }
 
-// createVideoTask answers create_video_task.
-func (h *handlers) createVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := createInput.decode(req.GetRawArguments())
-	if err != nil {
-		return h.errorResult(opSubmit, "", err), nil
+// createVideoTask is create_video_task.
+func (h *handlers) createVideoTask() toolFunc[schema.CreateVideoTaskInput, schema.CreateVideoTaskResult] {
+	return toolFunc[schema.CreateVideoTaskInput, schema.CreateVideoTaskResult]{
+		op:    opSubmit,
+		input: createInput,
+		call: func(ctx context.Context, _ mcp.CallToolRequest, in schema.CreateVideoTaskInput) (schema.CreateVideoTaskResult, error) {
+			return h.create(ctx, in)
+		},
+		render: func(r schema.CreateVideoTaskResult) *mcp.CallToolResult {
+			text := r.Summary + "\n\n" + marshalText(r)
+			return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: r}
+		},
 	}
-	created, err := h.create(ctx, in)
-	if err != nil {
-		return h.errorResult(opSubmit, "", err), nil
-	}
-	text := created.Summary + "\n\n" + marshalText(created)
-	return &mcp.CallToolResult{Content: []mcp.Content{mcp.NewTextContent(text)}, StructuredContent: created}, nil
 }
 
 // create submits in, already validated, once, and returns the new task with the next step.

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/internal/download"
@@ -65,21 +64,35 @@ func downloadVideoTool() mcp.Tool {
 	}
 }
 
-// downloadVideo answers download_video: the task's status as get_video_task finds it, and for a
-// SUCCEEDED task its video saved on disk. A download that fails leaves the task's result intact,
-// with the failure in the summary: the video URL still works, and the caller can try again.
-func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := getInput.decode(req.GetRawArguments())
+// downloadVideo is download_video: the task's status as get_video_task finds it, and for a
+// SUCCEEDED task its video saved on disk.
+func (h *handlers) downloadVideo() toolFunc[schema.GetVideoTaskInput, downloaded] {
+	return toolFunc[schema.GetVideoTaskInput, downloaded]{
+		op:    opQuery,
+		input: getInput,
+		call: func(ctx context.Context, _ mcp.CallToolRequest, in schema.GetVideoTaskInput) (downloaded, error) {
+			return h.download(ctx, in.TaskID)
+		},
+		render: downloadResult,
+		task:   func(in schema.GetVideoTaskInput) string { return in.TaskID },
+	}
+}
+
+// downloaded is what download_video found: the task's result and, when local_path is set,
+// the size of the saved copy.
+type downloaded struct {
+	result schema.TaskResult
+	size   int64
+}
+
+// download queries task id and, when it has SUCCEEDED, saves its video into the download
+// directory and returns the result with local_path. A download that fails leaves the task's
+// result intact, with the failure in the summary: the video URL still works, and the caller
+// can try again.
+func (h *handlers) download(ctx context.Context, id string) (downloaded, error) {
+	r, err := h.query(ctx, id)
 	if err != nil {
-		return h.errorResult(opQuery, "", err), nil
-	}
-	res, err := h.getVideoTask(ctx, queryRequest(in.TaskID))
-	if err != nil || res.IsError {
-		return res, err
-	}
-	r, ok := res.StructuredContent.(schema.TaskResult)
-	if !ok {
-		return res, nil
+		return downloaded{}, err
 	}
 	if api.TaskStatus(r.TaskStatus) != api.StatusSucceeded || r.VideoURL == "" {
 		if r.Done {
@@ -87,7 +100,7 @@ func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (
 		} else {
 			r.Summary += " Once it has SUCCEEDED, call download_video again to save the video."
 		}
-		return toolResult(r), nil
+		return downloaded{result: r}, nil
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -101,16 +114,16 @@ func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (
 			}
 		}()
 	}
-	saved, err := h.downloads.Save(ctx, in.TaskID, r.VideoURL)
+	saved, err := h.downloads.Save(ctx, id, r.VideoURL)
 	if err != nil {
-		h.logger.WarnContext(ctx, "video not saved", "task_id", in.TaskID, "video_url", redactQuery(r.VideoURL),
+		h.logger.WarnContext(ctx, "video not saved", "task_id", id, "video_url", redactQuery(r.VideoURL),
 			"error", err.Error(), "cause", errors.Unwrap(err))
 		r.Summary = fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: call download_video again to retry, or download it from %s.",
 			h.downloads.Dir(), truncate(err.Error(), 300), expiryText(r), r.VideoURL)
-		return toolResult(r), nil
+		return downloaded{result: r}, nil
 	}
 	if !saved.Reused {
-		h.logger.InfoContext(ctx, "video saved", "task_id", in.TaskID, "path", saved.Path, "bytes", saved.Size)
+		h.logger.InfoContext(ctx, "video saved", "task_id", id, "path", saved.Path, "bytes", saved.Size)
 	}
 	r.LocalPath = saved.Path
 	how := "The video is saved"
@@ -119,10 +132,17 @@ func (h *handlers) downloadVideo(ctx context.Context, req mcp.CallToolRequest) (
 	}
 	r.Summary = fmt.Sprintf("%s at %s (%s); this copy does not expire. The video URL works until %s.",
 		how, saved.Path, download.FormatBytes(saved.Size), expiryText(r))
-	res = toolResult(r)
-	// The remote link came with toolResult; the local one follows it.
-	res.Content = append(res.Content, localVideoLink(r, saved.Size))
-	return res, nil
+	return downloaded{result: r, size: saved.Size}, nil
+}
+
+// downloadResult renders download_video's result: toolResult's, with a resource_link to the
+// saved copy after the one to the video URL.
+func downloadResult(d downloaded) *mcp.CallToolResult {
+	res := toolResult(d.result)
+	if d.result.LocalPath != "" {
+		res.Content = append(res.Content, localVideoLink(d.result, d.size))
+	}
+	return res
 }
 
 func expiryText(r schema.TaskResult) string {
@@ -130,15 +150,6 @@ func expiryText(r schema.TaskResult) string {
 		return r.VideoURLExpiresAt
 	}
 	return "24 hours after the task ended"
-}
-
-// queryRequest is a get_video_task call for id, for the tool and the resource that answer with
-// what get_video_task would.
-func queryRequest(id string) mcp.CallToolRequest {
-	req := mcp.CallToolRequest{}
-	req.Params.Name = GetVideoTaskName
-	req.Params.Arguments = map[string]any{"task_id": id}
-	return req
 }
 
 // fileURI is the file:// URI of an absolute path.
@@ -158,22 +169,11 @@ func localVideoLink(r schema.TaskResult, size int64) mcp.ResourceLink {
 	return link
 }
 
-// withSaveHint tells the model, in every SUCCEEDED result of a query tool, that download_video
-// can keep the video. Without downloads it returns next itself: the results are as they were.
-func (h *handlers) withSaveHint(next server.ToolHandlerFunc) server.ToolHandlerFunc {
-	if h.downloads == nil {
-		return next
-	}
-	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		res, err := next(ctx, req)
-		if err != nil || res == nil || res.IsError {
-			return res, err
-		}
-		r, ok := res.StructuredContent.(schema.TaskResult)
-		if !ok || api.TaskStatus(r.TaskStatus) != api.StatusSucceeded || r.VideoURL == "" {
-			return res, nil
-		}
+// withSaveHint tells the model, in a SUCCEEDED result of a query, that download_video can keep
+// the video. Without downloads r stays as it is.
+func (h *handlers) withSaveHint(r schema.TaskResult) schema.TaskResult {
+	if h.downloads != nil && api.TaskStatus(r.TaskStatus) == api.StatusSucceeded && r.VideoURL != "" {
 		r.Summary += " To keep the video after the link expires, call download_video with the same task_id: it saves a copy into the download directory the user set for this server."
-		return toolResult(r), nil
 	}
+	return r
 }

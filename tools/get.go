@@ -3,7 +3,6 @@ package tools
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -28,52 +27,73 @@ func getVideoTaskTool() mcp.Tool {
 	}
 }
 
-// getVideoTask answers get_video_task: the task's status as of now. A finished task is
-// answered from memory; a task that others are waiting on shares their poll loop, taking its
-// latest observation when that is fresh and asking for one now otherwise.
-func (h *handlers) getVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := getInput.decode(req.GetRawArguments())
-	if err != nil {
-		return h.errorResult(opQuery, "", err), nil
+// getVideoTask is get_video_task: the task's status as of now.
+func (h *handlers) getVideoTask() toolFunc[schema.GetVideoTaskInput, schema.TaskResult] {
+	return toolFunc[schema.GetVideoTaskInput, schema.TaskResult]{
+		op:    opQuery,
+		input: getInput,
+		call: func(ctx context.Context, _ mcp.CallToolRequest, in schema.GetVideoTaskInput) (schema.TaskResult, error) {
+			return h.query(ctx, in.TaskID)
+		},
+		render: toolResult,
+		task:   func(in schema.GetVideoTaskInput) string { return in.TaskID },
 	}
-	cached, loop := h.hub.subscribe(in.TaskID)
+}
+
+// query returns task id's status as of now, as get_video_task, download_video and the
+// video-task:// resource give it. A finished task is answered from memory; a task that others
+// are waiting on shares their poll loop, taking its latest observation when that is fresh and
+// asking for one now otherwise.
+func (h *handlers) query(ctx context.Context, id string) (schema.TaskResult, error) {
+	cached, loop := h.hub.subscribe(id)
 	if cached != nil {
-		return toolResult(taskResult(in.TaskID, cached)), nil
+		return h.withSaveHint(taskResult(id, cached)), nil
 	}
 	defer h.hub.unsubscribe(loop)
-	obs, seq, nextPoll, changed := loop.state()
-	if seq == 0 || time.Since(obs.at) > h.pollInterval {
-		if seq > 0 && time.Now().Before(nextPoll) {
-			// The loop is pausing: ask for its next poll now. (When a poll is under
-			// way, its answer is fresh enough.)
-			loop.pollNow()
-		}
-		// A get waits as long as one upstream call may take, and no longer.
-		budget := h.client.CallBudget()
-		if budget <= 0 {
-			budget = api.DefaultRetryPolicy.CallTimeout
-		}
-		timer := time.NewTimer(budget)
-		defer timer.Stop()
-		select {
-		case <-changed:
-			obs, _, _, _ = loop.state()
-		case <-timer.C:
-			if seq == 0 {
-				return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s within %s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call get_video_task again in a moment; the task itself is unaffected.", in.TaskID, budget)), nil
-			}
-			// Keep the latest observation: older, but all there is.
-		case <-ctx.Done():
-			// A stopping server lets a query finish, and cancels it only when it can wait
-			// no longer.
-			if errors.Is(context.Cause(ctx), errShutdown) {
-				return mcp.NewToolResultError("The server is shutting down, so task " + in.TaskID + " was not queried. Call get_video_task again once the server is back."), nil
-			}
-			return mcp.NewToolResultError("The query of task " + in.TaskID + " was cancelled. Call get_video_task again if the status is still wanted."), nil
-		}
+	obs, err := h.freshObservation(ctx, loop)
+	if err != nil {
+		return schema.TaskResult{}, err
 	}
 	if obs.err != nil {
-		return h.errorResult(opQuery, in.TaskID, obs.err), nil
+		return schema.TaskResult{}, obs.err
 	}
-	return toolResult(taskResult(in.TaskID, obs.task)), nil
+	return h.withSaveHint(taskResult(id, obs.task)), nil
+}
+
+// freshObservation is loop's latest observation when it is younger than a poll interval, and
+// otherwise the next one, waited for as long as one upstream call may take. When none comes
+// in that time, it is the older one, if there is any.
+func (h *handlers) freshObservation(ctx context.Context, loop *pollLoop) (observation, error) {
+	obs, seq, nextPoll, changed := loop.state()
+	if seq > 0 && time.Since(obs.at) <= h.pollInterval {
+		return obs, nil
+	}
+	if seq > 0 && time.Now().Before(nextPoll) {
+		// The loop is pausing: ask for its next poll now. (When a poll is under way, its
+		// answer is fresh enough.)
+		loop.pollNow()
+	}
+	budget := h.client.CallBudget()
+	if budget <= 0 {
+		budget = api.DefaultRetryPolicy.CallTimeout
+	}
+	timer := time.NewTimer(budget)
+	defer timer.Stop()
+	select {
+	case <-changed:
+		obs, _, _, _ = loop.state()
+		return obs, nil
+	case <-timer.C:
+		if seq == 0 {
+			return observation{}, &callEnded{reason: endNoAnswer, after: budget}
+		}
+		return obs, nil // older, but all there is
+	case <-ctx.Done():
+		// A stopping server lets a query finish, and cancels it only when it can wait no
+		// longer.
+		if errors.Is(context.Cause(ctx), errShutdown) {
+			return observation{}, &callEnded{reason: endShutdown}
+		}
+		return observation{}, &callEnded{reason: endCancelled}
+	}
 }

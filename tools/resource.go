@@ -8,8 +8,6 @@ import (
 	"strings"
 
 	"github.com/mark3labs/mcp-go/mcp"
-
-	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
 // TaskResourceTemplate is the URI template of a task's resource. Expanded by RFC 6570 rules, a
@@ -37,16 +35,9 @@ func (h *handlers) readTaskResource(ctx context.Context, req mcp.ReadResourceReq
 	if err != nil {
 		return nil, err
 	}
-	res, err := h.getVideoTask(ctx, queryRequest(id))
+	r, err := h.query(ctx, id)
 	if err != nil {
-		return nil, err
-	}
-	if res.IsError {
-		return nil, errors.New(resultText(res))
-	}
-	r, ok := res.StructuredContent.(schema.TaskResult)
-	if !ok {
-		return nil, fmt.Errorf("task %s: no result", id)
+		return nil, errors.New(truncate(h.describeError(opQuery, id, err), maxErrorText))
 	}
 	return []mcp.ResourceContents{mcp.TextResourceContents{
 		URI:      req.Params.URI,
@@ -85,15 +76,4 @@ func taskIDFromResource(req mcp.ReadResourceRequest) (string, error) {
 			truncate(uri, 80), err, TaskResourceTemplate)
 	}
 	return id, nil
-}
-
-// resultText joins the text blocks of a result.
-func resultText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if t, ok := mcp.AsTextContent(c); ok {
-			parts = append(parts, t.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
 }

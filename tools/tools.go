@@ -123,14 +123,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // The waits and downloads stop early once stopping is closed.
 func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 	h := newHandlers(deps, stopping)
-	s.AddTool(getVideoTaskTool(), h.withSaveHint(h.getVideoTask))
-	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.withSaveHint(h.waitForVideoTask))
+	s.AddTool(getVideoTaskTool(), h.getVideoTask().handler(h))
+	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.waitForVideoTask().handler(h))
 	if h.downloads != nil {
-		s.AddTool(downloadVideoTool(), h.downloadVideo)
+		s.AddTool(downloadVideoTool(), h.downloadVideo().handler(h))
 	}
 	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
 	if deps.EnableCreate {
-		s.AddTool(createVideoTaskTool(), h.createVideoTask)
+		s.AddTool(createVideoTaskTool(), h.createVideoTask().handler(h))
 	}
 }
 

@@ -43,28 +43,37 @@ func (h *handlers) progressLead() time.Duration {
 // backoffFactor is how much the pause between polls grows after each poll.
 const backoffFactor = 1.5
 
-// waitForVideoTask answers wait_for_video_task: it polls until the task ends, the budget runs
-// out or the caller goes away.
-func (h *handlers) waitForVideoTask(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	in, err := waitInput.decode(req.GetRawArguments())
-	if err != nil {
-		return h.errorResult(opQuery, "", err), nil
+// waitForVideoTask is wait_for_video_task.
+func (h *handlers) waitForVideoTask() toolFunc[schema.WaitForVideoTaskInput, schema.TaskResult] {
+	return toolFunc[schema.WaitForVideoTaskInput, schema.TaskResult]{
+		op:    opQuery,
+		input: waitInput,
+		call: func(ctx context.Context, req mcp.CallToolRequest, in schema.WaitForVideoTaskInput) (schema.TaskResult, error) {
+			return h.wait(ctx, in, progressSender(ctx, req))
+		},
+		render: toolResult,
+		task:   func(in schema.WaitForVideoTaskInput) string { return in.TaskID },
 	}
+}
+
+// wait polls the task until it ends, its budget (in.TimeoutSeconds, else the server's
+// default) runs out, the caller goes away or the server stops. progress hears of each poll
+// the wait sees while another is still to come.
+func (h *handlers) wait(ctx context.Context, in schema.WaitForVideoTaskInput, progress func(ctx context.Context, polls int, message string)) (schema.TaskResult, error) {
 	budget := h.waitTimeout
 	if in.TimeoutSeconds > 0 {
 		budget = time.Duration(in.TimeoutSeconds) * time.Second
 	}
-	w := &waiter{
-		h:        h,
-		taskID:   in.TaskID,
-		started:  time.Now(),
-		progress: progressSender(ctx, req),
-	}
+	w := &waiter{h: h, taskID: in.TaskID, started: time.Now(), progress: progress}
 	w.deadline = w.started.Add(budget)
-	return w.run(ctx), nil
+	r, err := w.run(ctx)
+	if err != nil {
+		return schema.TaskResult{}, err
+	}
+	return h.withSaveHint(r), nil
 }
 
-// waiter is one wait_for_video_task call in progress.
+// waiter is one wait in progress.
 type waiter struct {
 	h        *handlers
 	taskID   string
@@ -82,10 +91,10 @@ type waiter struct {
 // only when another poll will come within the budget, so that none can trail the result.
 // When the server stops, the wait answers at once with what it has seen, or, having seen
 // nothing yet, with the next observation.
-func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
+func (w *waiter) run(ctx context.Context) (schema.TaskResult, error) {
 	cached, loop := w.h.hub.subscribe(w.taskID)
 	if cached != nil {
-		return w.finished(taskResult(w.taskID, cached))
+		return w.finished(taskResult(w.taskID, cached)), nil
 	}
 	defer w.h.hub.unsubscribe(loop)
 	budget := time.NewTimer(time.Until(w.deadline))
@@ -96,29 +105,11 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		obs, seq, nextPoll, changed := loop.state()
 		if seq > seen {
 			seen = seq
-			w.polls++
-			if obs.err == nil {
-				w.last, w.lastErr = obs.task, nil
-				if obs.task.Status.Terminal() {
-					return w.finished(taskResult(w.taskID, obs.task))
-				}
-			} else {
-				if obs.final() {
-					return w.h.errorResult(opQuery, w.taskID, obs.err)
-				}
-				w.lastErr = obs.err
+			if r, done, err := w.observe(obs); done {
+				return r, err
 			}
-			if stopped {
-				return w.stopped()
-			}
-			if nextPoll.After(w.deadline) {
-				// Nothing new can come within the budget: say so now.
-				return w.outOfBudget()
-			}
-			// A notification must stay well ahead of the result: none when the next poll,
-			// which may end the wait, is about to start (a caller joining a loop late).
-			if time.Until(nextPoll) >= w.h.progressLead() {
-				w.progress(ctx, w.polls, w.progressMessage())
+			if r, done, err := w.beforeNextPoll(ctx, nextPoll, stopped); done {
+				return r, err
 			}
 		}
 		select {
@@ -134,15 +125,49 @@ func (w *waiter) run(ctx context.Context) *mcp.CallToolResult {
 		case <-budget.C:
 			// An answer may have come just as the budget ended: take it if it is final.
 			if obs, seq, _, _ := loop.state(); seq > seen && obs.final() {
-				w.polls++
-				if obs.err != nil {
-					return w.h.errorResult(opQuery, w.taskID, obs.err)
-				}
-				return w.finished(taskResult(w.taskID, obs.task))
+				r, _, err := w.observe(obs)
+				return r, err
 			}
 			return w.outOfBudget()
 		}
 	}
+}
+
+// observe takes one new observation of the loop; done says it ends the wait, with r or err.
+func (w *waiter) observe(obs observation) (r schema.TaskResult, done bool, err error) {
+	w.polls++
+	switch {
+	case obs.err == nil:
+		w.last, w.lastErr = obs.task, nil
+		if obs.task.Status.Terminal() {
+			return w.finished(taskResult(w.taskID, obs.task)), true, nil
+		}
+	case obs.final():
+		return schema.TaskResult{}, true, obs.err
+	default:
+		w.lastErr = obs.err
+	}
+	return schema.TaskResult{}, false, nil
+}
+
+// beforeNextPoll ends the wait when the server is stopping or the next poll would come too
+// late, and otherwise tells the caller's progress what the wait has seen.
+func (w *waiter) beforeNextPoll(ctx context.Context, nextPoll time.Time, stopped bool) (r schema.TaskResult, done bool, err error) {
+	switch {
+	case stopped:
+		r, err = w.stopped()
+		return r, true, err
+	case nextPoll.After(w.deadline):
+		// Nothing new can come within the budget: say so now.
+		r, err = w.outOfBudget()
+		return r, true, err
+	}
+	// A notification must stay well ahead of the result: none when the next poll, which may
+	// end the wait, is about to start (a caller joining a loop late).
+	if time.Until(nextPoll) >= w.h.progressLead() {
+		w.progress(ctx, w.polls, w.progressMessage())
+	}
+	return schema.TaskResult{}, false, nil
 }
 
 func (w *waiter) waited() float64 {
@@ -150,20 +175,25 @@ func (w *waiter) waited() float64 {
 }
 
 // finished completes a result with the wait's own counters.
-func (w *waiter) finished(r schema.TaskResult) *mcp.CallToolResult {
+func (w *waiter) finished(r schema.TaskResult) schema.TaskResult {
 	polls, waited := w.polls, w.waited()
 	r.Polls, r.WaitedSeconds = &polls, &waited
-	return toolResult(r)
+	return r
+}
+
+// ended is the error of a wait that ended without an answer about its task.
+func (w *waiter) ended(reason endReason) error {
+	return &callEnded{waiting: true, reason: reason, after: time.Since(w.started)}
 }
 
 // outOfBudget answers when the budget ends first: the latest status with done=false and the
 // advice to call again; an error only when the upstream never answered.
-func (w *waiter) outOfBudget() *mcp.CallToolResult {
-	if w.last == nil {
-		if w.lastErr == nil {
-			return mcp.NewToolResultError(fmt.Sprintf("No answer about task %s yet after %.0f s: the upstream is slow, or the server is pacing its queries to stay under its rate limit. Call wait_for_video_task again with the same task_id; the task itself is unaffected.", w.taskID, w.waited()))
-		}
-		return w.h.errorResult(opQuery, w.taskID, w.lastErr)
+func (w *waiter) outOfBudget() (schema.TaskResult, error) {
+	switch {
+	case w.last == nil && w.lastErr == nil:
+		return schema.TaskResult{}, w.ended(endNoAnswer)
+	case w.last == nil:
+		return schema.TaskResult{}, w.lastErr
 	}
 	r := taskResult(w.taskID, w.last)
 	r.Summary = fmt.Sprintf("The task is still %s after %.0f s of waiting (%d polls). Call wait_for_video_task again with the same task_id to keep waiting.",
@@ -171,28 +201,27 @@ func (w *waiter) outOfBudget() *mcp.CallToolResult {
 	if w.lastErr != nil {
 		r.Summary += " (The last query failed: " + truncate(w.lastErr.Error(), 200) + ".)"
 	}
-	return w.finished(r)
+	return w.finished(r), nil
 }
 
 // cancelled answers a wait whose caller went away (the caller will most likely not read it),
 // or that a stopping server could wait for no longer.
-func (w *waiter) cancelled(ctx context.Context) *mcp.CallToolResult {
+func (w *waiter) cancelled(ctx context.Context) (schema.TaskResult, error) {
 	if errors.Is(context.Cause(ctx), errShutdown) {
 		return w.stopped()
 	}
-	return mcp.NewToolResultError(fmt.Sprintf("The wait for task %s was cancelled after %.0f s. Call wait_for_video_task again to resume waiting.", w.taskID, w.waited()))
+	return schema.TaskResult{}, w.ended(endCancelled)
 }
 
 // stopped answers a wait cut short because the server is stopping: the latest status with
 // done=false when there is one, and in every case the advice to call again.
-func (w *waiter) stopped() *mcp.CallToolResult {
-	const again = "The server is shutting down, so this wait stopped early; the task itself is unaffected. Call wait_for_video_task again with the same task_id once the server is back."
+func (w *waiter) stopped() (schema.TaskResult, error) {
 	if w.last == nil {
-		return mcp.NewToolResultError(fmt.Sprintf("Task %s: %s", w.taskID, again))
+		return schema.TaskResult{}, w.ended(endShutdown)
 	}
 	r := taskResult(w.taskID, w.last)
-	r.Summary = fmt.Sprintf("The task was still %s when the wait stopped after %.0f s (%d polls). %s", r.TaskStatus, w.waited(), w.polls, again)
-	return w.finished(r)
+	r.Summary = fmt.Sprintf("The task was still %s when the wait stopped after %.0f s (%d polls). %s", r.TaskStatus, w.waited(), w.polls, waitStoppedAdvice)
+	return w.finished(r), nil
 }
 
 func (w *waiter) progressMessage() string {
