@@ -30,9 +30,10 @@ func invalidInput(err error) error {
 }
 
 // inputDecoder reads one tool's arguments into its contract type In, by the tool's input
-// schema: only the schema's properties, each of its JSON type and within its bounds, then the
-// whole object validated against the resolved schema and decoded into In. Numbers and booleans
-// sent as strings are accepted, since some models quote them; null is the same as absent.
+// schema: only the schema's properties, each of its JSON type and within its bounds; decoded
+// into In and checked by the tool's value rules; and last, the arguments as read validated as a
+// whole against the resolved schema. Numbers and booleans sent as strings are accepted, since
+// some models quote them; null is the same as absent.
 //
 // The value rules that have a better message than a schema keyword can give (a task id's
 // characters, a model's sizes and durations, the required arguments) are check's: it sees the

@@ -3,6 +3,11 @@
 // definitions and handlers side by side, and the server that carries them. It is the only
 // package that knows both mcp-go and the upstream client; it turns api.Task values into the
 // schema.TaskResult of the contract.
+//
+// Each tool is parse → domain call → render: its arguments are decoded into the contract's
+// input type (inputDecoder), a plain function over schema types does the work (query, wait,
+// download, create), and toolFunc wraps the two once; describeError alone words a failure for
+// the model. The video-task:// resource and download_video call query itself.
 package tools
 
 import (
