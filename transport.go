@@ -14,6 +14,7 @@ import (
 
 	"github.com/mark3labs/mcp-go/server"
 
+	"github.com/video-task-mcp/video-task-mcp/internal/delivery"
 	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
@@ -185,7 +186,9 @@ func newHTTPHandler(cfg config, srv *tools.Server, logger *slog.Logger) (http.Ha
 		)
 		// Cancellations cannot be told apart by sender here; they are not passed on
 		// (cancel.go).
-		mux.Handle("/mcp", guard.Wrap(ignoreCancellations(streamable)))
+		// Track lets a call wait until its progress notifications are written: mcp-go
+		// drops one still on its way to the writer when the call answers.
+		mux.Handle("/mcp", guard.Wrap(ignoreCancellations(delivery.Track(streamable))))
 		transport = streamable
 	default:
 		return nil, nil, fmt.Errorf("no HTTP transport %q", cfg.transport)

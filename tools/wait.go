@@ -3,7 +3,9 @@ package tools
 import (
 	"context"
 	"errors"
+	"expvar"
 	"fmt"
+	"log/slog"
 	"math"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/mark3labs/mcp-go/server"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/internal/delivery"
 	"github.com/video-task-mcp/video-task-mcp/schema"
 )
 
@@ -49,7 +52,11 @@ func (h *handlers) waitForVideoTask() toolFunc[schema.WaitForVideoTaskInput, sch
 		op:    opQuery,
 		input: waitInput,
 		call: func(ctx context.Context, req mcp.CallToolRequest, in schema.WaitForVideoTaskInput) (schema.TaskResult, error) {
-			return h.wait(ctx, in, progressSender(ctx, req))
+			p := h.progressNotifier(ctx, req, in.TaskID)
+			r, err := h.wait(ctx, in, p.send)
+			// The result must not overtake the progress notifications sent before it.
+			p.flush(ctx)
+			return r, err
 		},
 		render: toolResult,
 		task:   func(in schema.WaitForVideoTaskInput) string { return in.TaskID },
@@ -234,23 +241,104 @@ func (w *waiter) progressMessage() string {
 	return fmt.Sprintf("%s; waited %.0f s", w.last.Status, w.waited())
 }
 
-// progressSender returns a function that sends notifications/progress when the request
-// carried a progress token, and does nothing otherwise.
-func progressSender(ctx context.Context, req mcp.CallToolRequest) func(context.Context, int, string) {
+// progressLost counts progress notifications that never reached the transport's writer: the
+// session's queue stayed full, or the call answered before the transport wrote them.
+var progressLost = expvar.NewInt("progress_notifications_lost")
+
+// How long a progress notification may wait for room in a full session queue, and how long a
+// finished wait lets the transport write the notifications it queued before answering.
+const (
+	progressQueueTimeout = time.Second
+	progressWriteTimeout = 2 * time.Second
+)
+
+// progressNotifier sends one call's notifications/progress, and makes sure they are written
+// before the call's result. A nil progressNotifier sends nothing: the request carried no
+// progress token.
+type progressNotifier struct {
+	srv    *server.MCPServer
+	token  mcp.ProgressToken
+	taskID string
+	logger *slog.Logger
+	// written tracks what the Streamable HTTP response carrying this call has written: its
+	// transport drops a notification still on its way to the writer when the call answers.
+	// Nil on the other transports, which write notifications for as long as the session
+	// lives.
+	written *delivery.Tracker
+}
+
+func (h *handlers) progressNotifier(ctx context.Context, req mcp.CallToolRequest, taskID string) *progressNotifier {
 	if req.Params.Meta == nil || req.Params.Meta.ProgressToken == nil {
-		return func(context.Context, int, string) {}
+		return nil
 	}
-	token := req.Params.Meta.ProgressToken
 	srv := server.ServerFromContext(ctx)
 	if srv == nil {
-		return func(context.Context, int, string) {}
+		return nil
 	}
-	return func(ctx context.Context, polls int, message string) {
-		// A full notification queue drops this one; the next poll sends another.
-		_ = srv.SendNotificationToClient(ctx, "notifications/progress", map[string]any{
-			"progressToken": token,
-			"progress":      polls,
-			"message":       message,
-		})
+	return &progressNotifier{
+		srv:     srv,
+		token:   req.Params.Meta.ProgressToken,
+		taskID:  taskID,
+		logger:  h.logger,
+		written: delivery.FromContext(ctx),
 	}
+}
+
+// send queues one notification. When the session's queue is full it waits for room, at most
+// progressQueueTimeout; a notification that cannot be queued is counted as lost.
+func (p *progressNotifier) send(ctx context.Context, polls int, message string) {
+	if p == nil {
+		return
+	}
+	params := map[string]any{"progressToken": p.token, "progress": polls, "message": message}
+	err := p.srv.SendNotificationToClient(ctx, "notifications/progress", params)
+	if errors.Is(err, server.ErrNotificationChannelBlocked) {
+		err = p.sendWhenRoom(ctx, params)
+	}
+	switch {
+	case err == nil:
+		p.written.Queued()
+	case ctx.Err() != nil:
+		// The caller went away: there is nobody to tell.
+	default:
+		p.lost(ctx, 1, err.Error())
+	}
+}
+
+// sendWhenRoom queues a notification on the session's queue, waiting for room.
+func (p *progressNotifier) sendWhenRoom(ctx context.Context, params map[string]any) error {
+	session := server.ClientSessionFromContext(ctx)
+	if session == nil {
+		return server.ErrNotificationNotInitialized
+	}
+	timer := time.NewTimer(progressQueueTimeout)
+	defer timer.Stop()
+	select {
+	case session.NotificationChannel() <- mcp.JSONRPCNotification{
+		JSONRPC:      mcp.JSONRPC_VERSION,
+		Notification: mcp.Notification{Method: "notifications/progress", Params: mcp.NotificationParams{AdditionalFields: params}},
+	}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("the session's notification queue stayed full for %s", progressQueueTimeout)
+	}
+}
+
+// flush returns once the notifications sent so far have been written to the response that
+// will carry the result, at most progressWriteTimeout; those still unwritten then are
+// counted as lost.
+func (p *progressNotifier) flush(ctx context.Context) {
+	if p == nil {
+		return
+	}
+	if n := p.written.Wait(ctx, progressWriteTimeout); n > 0 && ctx.Err() == nil {
+		p.lost(ctx, n, fmt.Sprintf("not written within %s of the result", progressWriteTimeout))
+	}
+}
+
+func (p *progressNotifier) lost(ctx context.Context, n int, reason string) {
+	progressLost.Add(int64(n))
+	p.logger.WarnContext(ctx, "progress notification lost", "task_id", p.taskID, "count", n, "reason", reason)
 }
