@@ -77,32 +77,44 @@ func TestTaskResourceTemplateIsListed(t *testing.T) {
 }
 
 func TestReadTaskResource(t *testing.T) {
-	f := newFakeUpstream(t)
-	f.script("ok", succeededBody("ok"))
-	f.script("relay:abc", taskBody("relay:abc", "RUNNING", ""))
-	c := connect(t, testDeps(t, f, testToken))
+	for _, downloads := range []bool{false, true} {
+		name := "without downloads"
+		if downloads {
+			name = "with a download directory"
+		}
+		t.Run(name, func(t *testing.T) {
+			f := newFakeUpstream(t)
+			f.script("ok", succeededBody("ok"))
+			f.script("relay:abc", taskBody("relay:abc", "RUNNING", ""))
+			deps := testDeps(t, f, testToken)
+			if downloads {
+				deps, _ = downloadDeps(t, f)
+			}
+			c := connect(t, deps)
 
-	got, text := readTask(t, c, "video-task://ok")
-	if text.URI != "video-task://ok" || text.MIMEType != "application/json" {
-		t.Errorf("contents uri %q, mimeType %q; want the URI read and application/json", text.URI, text.MIMEType)
-	}
-	if strings.Contains(text.Text, `\u0026`) {
-		t.Errorf("the JSON escapes & in the video URL: %s", text.Text)
-	}
-	// The same result get_video_task gives; the finished task is remembered, so the second
-	// answer costs no request.
-	want := structured(t, call(t, context.Background(), c, tools.GetVideoTaskName, map[string]any{"task_id": "ok"}))
-	if diff := cmp.Diff(want, got); diff != "" {
-		t.Errorf("resource and get_video_task differ (-get +resource):\n%s", diff)
-	}
-	if n := f.requestsFor("ok"); n != 1 {
-		t.Errorf("upstream saw %d requests for ok, want 1: the resource shares the memory of finished tasks", n)
-	}
+			got, text := readTask(t, c, "video-task://ok")
+			if text.URI != "video-task://ok" || text.MIMEType != "application/json" {
+				t.Errorf("contents uri %q, mimeType %q; want the URI read and application/json", text.URI, text.MIMEType)
+			}
+			if strings.Contains(text.Text, `\u0026`) {
+				t.Errorf("the JSON escapes & in the video URL: %s", text.Text)
+			}
+			// Exactly the object get_video_task returns, summary included; the finished
+			// task is remembered, so the second answer costs no request.
+			want := structured(t, call(t, context.Background(), c, tools.GetVideoTaskName, map[string]any{"task_id": "ok"}))
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("resource and get_video_task differ (-get +resource):\n%s", diff)
+			}
+			if n := f.requestsFor("ok"); n != 1 {
+				t.Errorf("upstream saw %d requests for ok, want 1: the resource shares the memory of finished tasks", n)
+			}
 
-	// A ':' is written %3A, as RFC 6570 expands it.
-	got, _ = readTask(t, c, "video-task://relay%3Aabc")
-	if got.TaskID != "relay:abc" || got.TaskStatus != "RUNNING" || got.Done {
-		t.Errorf("relay%%3Aabc: %+v, want task relay:abc RUNNING", got)
+			// A ':' is written %3A, as RFC 6570 expands it.
+			got, _ = readTask(t, c, "video-task://relay%3Aabc")
+			if got.TaskID != "relay:abc" || got.TaskStatus != "RUNNING" || got.Done {
+				t.Errorf("relay%%3Aabc: %+v, want task relay:abc RUNNING", got)
+			}
+		})
 	}
 }
 
