@@ -315,15 +315,21 @@ func (l *pollLoop) pollNow() {
 type terminalCache struct {
 	ttl     time.Duration
 	maxSize int
+	// onAdd and onRemove, when set, learn of every task remembered (seq counts them, from 1)
+	// and of those forgotten; they run under the cache's lock, so in the order of the changes.
+	onAdd    func(id string, task *api.Task, seq int)
+	onRemove func(ids ...string)
 
 	mu      sync.Mutex
 	entries map[string]cachedTask
 	order   []string // insertion order, oldest first, for eviction
+	seq     int
 }
 
 type cachedTask struct {
 	task   *api.Task
 	stored time.Time
+	expiry *time.Timer // forgets the task after ttl
 }
 
 func newTerminalCache(ttl time.Duration, maxSize int) *terminalCache {
@@ -346,22 +352,55 @@ func (c *terminalCache) put(id string, task *api.Task) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.entries[id]; !ok {
-		c.order = append(c.order, id)
+	if e, ok := c.entries[id]; ok {
+		if time.Since(e.stored) <= c.ttl {
+			return // finished tasks never change
+		}
+		c.forget(id) // its expiry is due: remembered afresh below
+		if c.onRemove != nil {
+			c.onRemove(id)
+		}
 	}
-	c.entries[id] = cachedTask{task: task, stored: time.Now()}
+	c.seq++
+	c.order = append(c.order, id)
+	c.entries[id] = cachedTask{task: task, stored: time.Now(), expiry: time.AfterFunc(c.ttl, func() { c.expire(id) })}
+	if c.onAdd != nil {
+		c.onAdd(id, task, c.seq)
+	}
+	var dropped []string
 	for len(c.entries) > c.maxSize {
-		oldest := c.order[0]
-		c.order = c.order[1:]
-		delete(c.entries, oldest)
+		dropped = append(dropped, c.order[0])
+		c.forget(c.order[0])
 	}
-	// Drop expired entries from the front while at it, so memory follows the TTL too.
-	for len(c.order) > 0 {
-		e, ok := c.entries[c.order[0]]
-		if ok && time.Since(e.stored) <= c.ttl {
+	if len(dropped) > 0 && c.onRemove != nil {
+		c.onRemove(dropped...)
+	}
+}
+
+// expire forgets id once its time is up.
+func (c *terminalCache) expire(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[id]
+	if !ok || time.Since(e.stored) < c.ttl {
+		return
+	}
+	c.forget(id)
+	if c.onRemove != nil {
+		c.onRemove(id)
+	}
+}
+
+// forget drops id; the caller holds c.mu.
+func (c *terminalCache) forget(id string) {
+	if e, ok := c.entries[id]; ok {
+		e.expiry.Stop()
+		delete(c.entries, id)
+	}
+	for i, o := range c.order {
+		if o == id {
+			c.order = append(c.order[:i], c.order[i+1:]...)
 			break
 		}
-		delete(c.entries, c.order[0])
-		c.order = c.order[1:]
 	}
 }

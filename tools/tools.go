@@ -94,6 +94,9 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 	hooks.AddOnUnregisterSession(calls.onUnregister)
 	base := []server.ServerOption{
 		server.WithToolCapabilities(false),
+		// resources/list names the finished tasks the server remembers, and changes with them.
+		server.WithResourceCapabilities(false, true),
+		server.WithPaginationLimit(ResourcePageSize),
 		server.WithLogging(),
 		server.WithInstructions(instructions(deps)),
 		server.WithHooks(hooks),
@@ -124,8 +127,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // register adds to s the query tools, the tools deps enable (download_video with a
-// DownloadDir, create_video_task with EnableCreate) and the video-task:// resource template.
-// The waits and downloads stop early once stopping is closed.
+// DownloadDir, create_video_task with EnableCreate), the video-task:// resource template, and
+// a video-task:// resource for each finished task the server remembers. The waits and
+// downloads stop early once stopping is closed.
 func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 	h := newHandlers(deps, stopping)
 	s.AddTool(getVideoTaskTool(), h.getVideoTask().handler(h))
@@ -134,6 +138,8 @@ func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 		s.AddTool(downloadVideoTool(), h.downloadVideo().handler(h))
 	}
 	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
+	listed := &finishedResources{srv: s, handler: h.readTaskResource}
+	h.hub.finished.onAdd, h.hub.finished.onRemove = listed.added, listed.removed
 	if deps.EnableCreate {
 		s.AddTool(createVideoTaskTool(), h.createVideoTask().handler(h))
 	}
