@@ -298,6 +298,7 @@ func (p *progressNotifier) send(ctx context.Context, polls int, message string) 
 	switch {
 	case err == nil:
 		p.written.Queued()
+		p.logger.DebugContext(ctx, "progress sent", "task_id", p.taskID, "progress", polls)
 	case ctx.Err() != nil:
 		// The caller went away: there is nobody to tell.
 	default:
