@@ -139,7 +139,7 @@ func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 	}
 	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
 	listed := &finishedResources{srv: s, handler: h.readTaskResource}
-	h.hub.finished.onAdd, h.hub.finished.onRemove = listed.added, listed.removed
+	h.finished.onAdd, h.finished.onRemove = listed.added, listed.removed
 	if deps.EnableCreate {
 		s.AddTool(createVideoTaskTool(), h.createVideoTask().handler(h))
 	}
@@ -156,6 +156,7 @@ const (
 type handlers struct {
 	client          *api.Client
 	hub             pollHub
+	finished        *terminalCache // the finished tasks the hub remembers
 	pollInterval    time.Duration
 	maxPollInterval time.Duration
 	waitTimeout     time.Duration
@@ -184,8 +185,8 @@ func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
 	if h.waitTimeout <= 0 {
 		h.waitTimeout = DefaultWaitTimeout
 	}
-	local := newLocalHub(d.Client, h.pollInterval, h.maxPollInterval,
-		newTerminalCache(finishedTaskTTL, finishedTaskLimit), h.logger)
+	h.finished = newTerminalCache(finishedTaskTTL, finishedTaskLimit)
+	local := newLocalHub(d.Client, h.pollInterval, h.maxPollInterval, h.finished, h.logger)
 	h.hub = local
 	if d.Shared != nil {
 		h.hub = newSharedHub(local, d.Shared)
