@@ -148,6 +148,9 @@ func newHTTPHandler(cfg config, srv *tools.Server, logger *slog.Logger) (http.Ha
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", healthz)
+	if cfg.authToken != "" {
+		httpguard.StaticTokenRoutes(mux, "/mcp", "/sse")
+	}
 	var transport httpTransport
 	switch cfg.transport {
 	case "sse":

@@ -26,7 +26,7 @@ func newAuth(token string) auth {
 func (a auth) check(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.tokenHash != nil && !a.authorized(r) {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="video-task-mcp"`)
+			w.Header().Set("WWW-Authenticate", bearerChallenge(r))
 			refuse(w, r, http.StatusUnauthorized, "Unauthorized: send Authorization: Bearer <MCP_AUTH_TOKEN>")
 			return
 		}
