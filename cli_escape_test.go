@@ -163,7 +163,7 @@ func TestLogsEscapeControlCharacters(t *testing.T) {
 	colours := regexp.MustCompile("\x1b\\[(0|2|9[0-7]|38;5;[0-9]+)m") // as tint writes them
 	for _, colour := range []bool{false, true} {
 		var out bytes.Buffer
-		logger := slog.New(tint.NewHandler(&out, logOptions(slog.LevelDebug, colour)))
+		logger := slog.New(tint.NewTextHandler(&out, logOptions(slog.LevelDebug, colour)))
 		logger.Error("query failed: "+hostileMessage, "code", hostileCode, "nospace", "a\x1b[2Jb",
 			"literal", `a \x1b[2J b`, "error", errors.New(hostileMessage), "prompt", hostilePrompt)
 		text := colours.ReplaceAllString(out.String(), "")

@@ -161,7 +161,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 // task id a client sent) has it replaced by [redacted]. No line acts on a terminal either
 // (see escapeLogAttr).
 func newLogger(stderr io.Writer, level slog.Level, secrets ...string) *slog.Logger {
-	return slog.New(redact.NewHandler(tint.NewHandler(stderr, logOptions(level, isTerminal(stderr))), redact.New(secrets...)))
+	return slog.New(redact.NewHandler(tint.NewTextHandler(stderr, logOptions(level, isTerminal(stderr))), redact.New(secrets...)))
 }
 
 // logOptions are the logger's options, in colour or not.

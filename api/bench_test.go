@@ -19,7 +19,8 @@ const benchToken = "sk-bench-token-0123456789"
 // benchTaskID is the id every benchmark asks for.
 const benchTaskID = "0385dc79-5ff8-4d82-bcb6-2e7f1a1a2b3c"
 
-// benchBodies are realistic upstream bodies, as UPSTREAM.md describes them.
+// benchBodies are realistic upstream bodies: a running task, a finished one with its signed
+// URL, prompts and usage, and a failed one with its code and message.
 var benchBodies = []struct{ name, body string }{
 	{"running", `{"request_id":"5c1f0a2e-3b4d-4e5f-8a9b-0c1d2e3f4a5b","output":{"task_id":"` + benchTaskID +
 		`","task_status":"RUNNING","submit_time":"2025-10-26 12:50:16.723","scheduled_time":"2025-10-26 12:50:16.772"}}`},

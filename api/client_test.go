@@ -15,7 +15,8 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/api"
 )
 
-// succeededBody is the SUCCEEDED example of UPSTREAM.md with its ellipses filled in.
+// succeededBody is a SUCCEEDED answer as the upstream sends it: a signed OSS video URL whose
+// Expires is end_time + 24 h, prompts, usage and request_id.
 const succeededBody = `{"request_id":"7f3c1a2e-5b1d-9a4e-8c7b-0d6e5f4a3b2c",
  "output":{"task_id":"0385dc79-5ff8-4d82-bcb6-2e7f1a1a2b3c","task_status":"SUCCEEDED",
            "submit_time":"2025-10-26 12:50:16.723",
@@ -162,7 +163,8 @@ func TestGetTaskSucceededExpiry(t *testing.T) {
 	if !ok || !got.Equal(want) {
 		t.Errorf("VideoURLExpiry() = %v, %v, want %v, true", got, ok, want)
 	}
-	// UPSTREAM.md: Expires is end_time + 24 h when end_time is read as UTC+8.
+	// The upstream reports end_time in UTC+8 (Beijing) without a zone, and signs the video URL
+	// to expire 24 h after it.
 	end, err := time.ParseInLocation("2006-01-02 15:04:05.000", task.EndTime, time.FixedZone("CST", 8*3600))
 	if err != nil {
 		t.Fatalf("parsing end_time %q: %v", task.EndTime, err)

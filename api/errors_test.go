@@ -12,8 +12,10 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/api"
 )
 
-// TestGetTaskErrorEnvelopes runs 4xx answers in each of the three envelopes of UPSTREAM.md:
-// the upstream's code and message are kept, the status decides the kind, nothing is retried.
+// TestGetTaskErrorEnvelopes runs 4xx answers in each of the upstream's three envelopes (the
+// OpenAI-style {"error":{…}}, DashScope's {"code","message","request_id"} and the relay's
+// {"code","message","data"}): the upstream's code and message are kept, the status decides the
+// kind, nothing is retried.
 func TestGetTaskErrorEnvelopes(t *testing.T) {
 	tests := []struct {
 		name   string

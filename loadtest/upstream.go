@@ -104,7 +104,8 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, taskBody(id, status))
 }
 
-// taskBody is a DashScope task body as UPSTREAM.md shows it.
+// taskBody is a task body as DashScope answers a query: request_id, and output with the
+// task_id, task_status, times and, once SUCCEEDED, video_url and usage.
 func taskBody(id, status string) string {
 	reqID := fmt.Sprintf("%08x-5b1d-4a4e-8c7b-0d6e5f4a3b2c", len(id)*7919)
 	switch status {

@@ -106,7 +106,8 @@ func taskBody(id, status string, extra string) answer {
 	return answer{body: `{"request_id":"req-` + id + `","output":{` + output + `}}`}
 }
 
-// succeededBody is UPSTREAM.md's example of a finished task.
+// succeededBody is a finished task as the upstream answers it: times, a signed video URL,
+// prompts and usage.
 func succeededBody(id string) answer {
 	return answer{body: `{"request_id":"req-ok","output":{"task_id":"` + id + `","task_status":"SUCCEEDED",` +
 		`"submit_time":"2025-10-26 12:50:16.723","scheduled_time":"2025-10-26 12:50:16.772","end_time":"2025-10-26 12:52:20.355",` +
