@@ -47,36 +47,15 @@ func (h *handler) serveSubmit(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) submit(r *http.Request) reply {
-	invalid := func(msg string) reply {
-		return jsonReply(http.StatusBadRequest, envelope{Code: "InvalidParameter", Message: msg, RequestID: newRequestID()})
+	if rep, refused := refuseSubmission(r); refused {
+		return rep
 	}
-	if !authorized(r.Header.Get("Authorization")) {
-		return jsonReply(http.StatusUnauthorized, envelope{Code: "InvalidApiKey", Message: "No API-key provided.", RequestID: newRequestID()})
+	sub, problem := readSubmission(r)
+	if problem == "" {
+		problem = submissionProblem(r.URL.Path, sub)
 	}
-	if r.URL.Path == DashScopeSubmitPath && !strings.EqualFold(r.Header.Get("X-DashScope-Async"), "enable") {
-		return jsonReply(http.StatusForbidden, envelope{Code: "AccessDenied",
-			Message: "current user api does not support synchronous calls", RequestID: newRequestID()})
-	}
-	raw, err := io.ReadAll(io.LimitReader(r.Body, maxSubmissionBody+1))
-	if err != nil || len(raw) > maxSubmissionBody {
-		return invalid("The request body is unreadable or too large.")
-	}
-	var sub submission
-	if err := json.Unmarshal(raw, &sub); err != nil {
-		return invalid("The request body is not valid JSON.")
-	}
-	i2vModel := strings.Contains(sub.Model, "-i2v-")
-	switch {
-	case sub.Model == "" || (!i2vModel && !strings.Contains(sub.Model, "-t2v-")):
-		return invalid("Model not exist.")
-	case r.URL.Path == Text2VideoPath && i2vModel, r.URL.Path == Image2VideoPath && !i2vModel:
-		return invalid("Model " + sub.Model + " is not served on " + r.URL.Path + ".")
-	case strings.TrimSpace(sub.Input.Prompt) == "":
-		return invalid("Field required: input.prompt")
-	case i2vModel && strings.TrimSpace(sub.Input.ImgURL) == "":
-		return invalid("Field required: input.img_url")
-	case !i2vModel && sub.Input.ImgURL != "":
-		return invalid("Field not allowed for text-to-video: input.img_url")
+	if problem != "" {
+		return jsonReply(http.StatusBadRequest, envelope{Code: "InvalidParameter", Message: problem, RequestID: newRequestID()})
 	}
 	s := storyOf(IDSuccess)
 	if strings.Contains(strings.ToLower(sub.Input.Prompt), FailKeyword) {
@@ -90,6 +69,51 @@ func (h *handler) submit(r *http.Request) reply {
 	t.submitted = now
 	h.mu.Unlock()
 	return taskReply(body{Output: output{TaskID: id, TaskStatus: "PENDING"}})
+}
+
+// refuseSubmission answers a submission the upstream refuses before reading it: one without
+// a key, or one to DashScope's endpoint without X-DashScope-Async. refused is false for others.
+func refuseSubmission(r *http.Request) (rep reply, refused bool) {
+	if !authorized(r.Header.Get("Authorization")) {
+		return jsonReply(http.StatusUnauthorized, envelope{Code: "InvalidApiKey", Message: "No API-key provided.", RequestID: newRequestID()}), true
+	}
+	if r.URL.Path == DashScopeSubmitPath && !strings.EqualFold(r.Header.Get("X-DashScope-Async"), "enable") {
+		return jsonReply(http.StatusForbidden, envelope{Code: "AccessDenied",
+			Message: "current user api does not support synchronous calls", RequestID: newRequestID()}), true
+	}
+	return reply{}, false
+}
+
+// readSubmission reads a submission's body; problem is what is wrong with it, in the
+// upstream's words, or "".
+func readSubmission(r *http.Request) (sub submission, problem string) {
+	raw, err := io.ReadAll(io.LimitReader(r.Body, maxSubmissionBody+1))
+	if err != nil || len(raw) > maxSubmissionBody {
+		return sub, "The request body is unreadable or too large."
+	}
+	if err := json.Unmarshal(raw, &sub); err != nil {
+		return sub, "The request body is not valid JSON."
+	}
+	return sub, ""
+}
+
+// submissionProblem says, in the upstream's words, what is wrong with a submission to path, or
+// returns "".
+func submissionProblem(path string, sub submission) string {
+	i2vModel := strings.Contains(sub.Model, "-i2v-")
+	switch {
+	case sub.Model == "" || (!i2vModel && !strings.Contains(sub.Model, "-t2v-")):
+		return "Model not exist."
+	case path == Text2VideoPath && i2vModel, path == Image2VideoPath && !i2vModel:
+		return "Model " + sub.Model + " is not served on " + path + "."
+	case strings.TrimSpace(sub.Input.Prompt) == "":
+		return "Field required: input.prompt"
+	case i2vModel && strings.TrimSpace(sub.Input.ImgURL) == "":
+		return "Field required: input.img_url"
+	case !i2vModel && sub.Input.ImgURL != "":
+		return "Field not allowed for text-to-video: input.img_url"
+	}
+	return ""
 }
 
 // serveDashScopeTask answers GET /api/v1/tasks/{task_id} as DashScope does: like the

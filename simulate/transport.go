@@ -33,15 +33,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	handlerCtx, cancel := context.WithCancel(ctx)
-	serverReq := req.Clone(handlerCtx)
-	serverReq.RequestURI = req.URL.RequestURI()
-	serverReq.RemoteAddr = "192.0.2.1:49152" // TEST-NET-1: no real peer
-	if serverReq.Host == "" {
-		serverReq.Host = req.URL.Host
-	}
-	if serverReq.Body == nil {
-		serverReq.Body = http.NoBody
-	}
+	serverReq := serverRequest(handlerCtx, req)
 
 	pr, pw := io.Pipe()
 	w := &responseWriter{
@@ -182,4 +174,18 @@ func (b *pipeBody) Read(p []byte) (int, error) { return b.r.Read(p) }
 func (b *pipeBody) Close() error {
 	b.cancel()
 	return b.r.Close()
+}
+
+// serverRequest is req as a server's handler receives it, under ctx.
+func serverRequest(ctx context.Context, req *http.Request) *http.Request {
+	serverReq := req.Clone(ctx)
+	serverReq.RequestURI = req.URL.RequestURI()
+	serverReq.RemoteAddr = "192.0.2.1:49152" // TEST-NET-1: no real peer
+	if serverReq.Host == "" {
+		serverReq.Host = req.URL.Host
+	}
+	if serverReq.Body == nil {
+		serverReq.Body = http.NoBody
+	}
+	return serverReq
 }
