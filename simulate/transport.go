@@ -72,7 +72,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	select {
 	case <-w.headerOut:
 	case <-ctx.Done():
-		cancel()
+		// handlerCtx ends with ctx, and with ctx's error; cancelling it here could get in
+		// first and end it as Canceled where ctx passed its deadline. The handler's
+		// goroutine cancels it once the handler returns.
 		return nil, ctx.Err()
 	}
 	if w.err != nil && w.status == 0 {
