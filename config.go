@@ -263,6 +263,18 @@ func (cfg config) check() error {
 	if cfg.pollInterval <= 0 || cfg.maxPollInterval <= 0 || cfg.waitTimeout <= 0 || !(cfg.maxQPS > 0) || math.IsInf(cfg.maxQPS, 1) {
 		return errors.New("--poll-interval, --max-poll-interval, --wait-timeout and --max-qps must be positive")
 	}
+	if err := cfg.checkTransportLimits(); err != nil {
+		return err
+	}
+	if cfg.maxPollInterval < cfg.pollInterval {
+		return fmt.Errorf("--max-poll-interval %s is shorter than --poll-interval %s", cfg.maxPollInterval, cfg.pollInterval)
+	}
+	return nil
+}
+
+// checkTransportLimits refuses limits of the transports that cannot be served with, and
+// allowed origins that are patterns.
+func (cfg config) checkTransportLimits() error {
 	if cfg.maxConnections <= 0 || cfg.maxSSESessions <= 0 || cfg.maxSSESessionsPerClient <= 0 || cfg.maxCalls <= 0 || cfg.maxCallsPerClient <= 0 {
 		return errors.New("--max-connections, --max-sse-sessions, --max-sse-sessions-per-client, --max-calls and --max-calls-per-client must be positive")
 	}
@@ -272,9 +284,6 @@ func (cfg config) check() error {
 	}
 	if cfg.maxStdioCalls < 1 || cfg.maxStdioCalls > maxStdioCallsLimit {
 		return fmt.Errorf("--max-stdio-calls %d: want a number from 1 to %d", cfg.maxStdioCalls, maxStdioCallsLimit)
-	}
-	if cfg.maxPollInterval < cfg.pollInterval {
-		return fmt.Errorf("--max-poll-interval %s is shorter than --poll-interval %s", cfg.maxPollInterval, cfg.pollInterval)
 	}
 	return nil
 }
