@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -86,14 +87,19 @@ func startRawStdio(t *testing.T, up *upstream, args ...string) *rawStdio {
 	t.Helper()
 	args = append(append([]string{"--base-url", up.baseURL()}, fastPolling...), args...)
 	cmd := exec.Command(serverBinary(t), args...)
-	stdout, err := cmd.StdoutPipe()
+	// An *os.File pipe, not StdoutPipe: Wait closes that one when the process exits, and a
+	// reader still behind would lose the end of what the server wrote.
+	stdout, w, err := os.Pipe()
 	if err != nil {
-		t.Fatalf("StdoutPipe: %v", err)
+		t.Fatalf("os.Pipe: %v", err)
 	}
+	cmd.Stdout = w
 	r := &rawStdio{t: t, arrive: make(chan struct{}, 1), eof: make(chan struct{})}
 	r.proc = startCmd(t, cmd, serverEnv("GPTGE_API_KEY="+testAPIKey))
+	w.Close() // the server holds its own copy
 	go func() {
 		defer close(r.eof)
+		defer stdout.Close()
 		sc := bufio.NewScanner(stdout)
 		sc.Buffer(nil, 1<<20)
 		for sc.Scan() {
