@@ -83,6 +83,7 @@ func TestCommandsEscapeControlCharacters(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	bin := serverBinary(t)
 	base := hostileUpstream(t)
 	fast := []string{"--base-url", base, "--poll-interval", "20ms", "--max-poll-interval", "50ms"}
@@ -103,6 +104,7 @@ func TestCommandsEscapeControlCharacters(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			env := newCLIEnv(t, "GPTGE_API_KEY=sk-test-escape")
 			r := env.run(t, bin, append(fast, tt.args...)...)
 			if r.code != tt.wantCode {

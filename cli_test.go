@@ -104,13 +104,12 @@ func TestCLI(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "video-task-mcp")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	t.Parallel()
+	bin := serverBinary(t)
 	fast := []string{"--poll-interval", "20ms", "--max-poll-interval", "50ms"}
 
 	t.Run("get prints the result as JSON and writes nothing", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, "--simulate", "get", simulate.IDDone)
 		if r.code != 0 || r.stderr != "" {
@@ -131,6 +130,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("wait with flags after the command", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, append([]string{"wait", simulate.IDSuccess, "--timeout", "30s", "--simulate"}, fast...)...)
 		if r.code != 0 || r.stderr != "" {
@@ -144,6 +144,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("a failed task is an answer", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, append([]string{"--simulate", "wait", simulate.IDFail}, fast...)...)
 		if r.code != 0 {
@@ -155,6 +156,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("an error result exits 1 with the message on stderr", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, "--simulate", "get", simulate.IDMissing)
 		if r.code != exitError || r.stdout != "" {
@@ -167,6 +169,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("a wait that ends first exits 3 with the result", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, append([]string{"--simulate", "wait", simulate.IDSlow, "--timeout", "1s"}, fast...)...)
 		if r.code != exitNotFinished {
@@ -181,6 +184,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("a missing key is named", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t, "GPTGE_BASE_URL=http://127.0.0.1:1")
 		r := env.run(t, bin, "get", "some-task")
 		if r.code != exitError || r.stdout != "" || !strings.Contains(r.stderr, "GPTGE_API_KEY is not set") {
@@ -189,6 +193,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("usage errors exit 2", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		for _, args := range [][]string{
 			{"--simulate", "get"},
@@ -220,6 +225,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("help lists the commands", func(t *testing.T) {
+		t.Parallel()
 		r := newCLIEnv(t).run(t, bin, "--help")
 		if r.code != 0 || r.stderr != "" {
 			t.Errorf("--help: exit %d, stderr %q; want 0 and the help on stdout", r.code, r.stderr)
@@ -236,6 +242,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("download-dir saves a finished video", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		dir := filepath.Join(t.TempDir(), "videos")
 		r := env.run(t, bin, append([]string{"--simulate", "--download-dir", dir, "wait", simulate.IDSuccess}, fast...)...)
@@ -269,6 +276,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("create submits through the create tool", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		r := env.run(t, bin, "--simulate", "create", "model=wan2.5-t2v-preview", "prompt=a fox")
 		if r.code != exitError || !strings.Contains(r.stderr, "--enable-create") || strings.Contains(r.stderr, tools.CreateVideoTaskName) {
@@ -286,6 +294,7 @@ func TestCLI(t *testing.T) {
 	})
 
 	t.Run("an interrupt exits 130", func(t *testing.T) {
+		t.Parallel()
 		env := newCLIEnv(t)
 		cmd := exec.Command(bin, "--simulate", "wait", simulate.IDSlow)
 		cmd.Env, cmd.Dir = env.vars, env.cwd

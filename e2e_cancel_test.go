@@ -240,7 +240,9 @@ func waitForPoll(t *testing.T, up *upstream, id string) {
 // Streamable HTTP is covered by TestE2EStatelessHTTPCancellation: there a client cancels by
 // closing its own request.
 func TestE2ECancelledRequestGetsNoResponse(t *testing.T) {
+	t.Parallel()
 	t.Run("stdio", func(t *testing.T) {
+		t.Parallel()
 		up := newUpstream(t)
 		r := startRawStdio(t, up)
 		r.send(rawInitialize, rawInitialized)
@@ -270,6 +272,7 @@ func TestE2ECancelledRequestGetsNoResponse(t *testing.T) {
 		}
 	})
 	t.Run("sse", func(t *testing.T) {
+		t.Parallel()
 		up := newUpstream(t)
 		srv := startServer(t, "sse", up, serverOpts{})
 		s := openSSE(t, srv.url)
@@ -417,6 +420,7 @@ func (c *sseClient) drain(d time.Duration) []rpcMessage {
 // protocol eras. Client B cancels every id the two could share, then closes its own request:
 // A's wait runs to its result, and B's call ends with its request (its polling stops).
 func TestE2EStatelessHTTPCancellation(t *testing.T) {
+	t.Parallel()
 	eras := []struct {
 		name    string
 		version string
@@ -427,6 +431,7 @@ func TestE2EStatelessHTTPCancellation(t *testing.T) {
 	}
 	for _, era := range eras {
 		t.Run(era.name, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			srv := startServer(t, "http", up, serverOpts{})
 			h := httpEra{t: t, url: srv.url, version: era.version, modern: era.modern}
@@ -561,6 +566,7 @@ func (h httpEra) notify(body string) int {
 // TestE2EStdioEndOfInput pipes the classic smoke test into the server, exactly as a person
 // would: the calls received before the end of input are answered, then the server exits.
 func TestE2EStdioEndOfInput(t *testing.T) {
+	t.Parallel()
 	bin := serverBinary(t)
 	cases := []struct {
 		name, call string
@@ -573,6 +579,7 @@ func TestE2EStdioEndOfInput(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			script := fmt.Sprintf("printf '%%s\\n' '%s' '%s' '%s' | %q --simulate", rawInitialize, rawInitialized, tc.call, bin)
 			cmd := exec.Command("sh", "-c", script)
 			cmd.Env = serverEnv()
@@ -623,6 +630,7 @@ func TestE2EStdioEndOfInput(t *testing.T) {
 // TestE2EStdioLongLine checks that a line over the limit is skipped with an error naming the
 // limit and carrying the request's id, and that the server goes on serving.
 func TestE2EStdioLongLine(t *testing.T) {
+	t.Parallel()
 	up := newUpstream(t)
 	r := startRawStdio(t, up)
 	r.send(rawInitialize, rawInitialized)
@@ -641,6 +649,7 @@ func TestE2EStdioLongLine(t *testing.T) {
 // TestE2EStdioCallLimit checks --max-stdio-calls: past it a request is refused at once with
 // an error that names the flag, while ping and cancellations are still served.
 func TestE2EStdioCallLimit(t *testing.T) {
+	t.Parallel()
 	up := newUpstream(t)
 	r := startRawStdio(t, up, "--max-stdio-calls", "3")
 	r.send(rawInitialize, rawInitialized)
@@ -676,6 +685,7 @@ func TestE2EStdioCallLimit(t *testing.T) {
 // the server runs at once (the rest queued), answers every one of them, with the advice to
 // call again.
 func TestE2EStdioStopAnswersAll(t *testing.T) {
+	t.Parallel()
 	const calls = 1200
 	up := newUpstream(t)
 	r := startRawStdio(t, up, "--max-stdio-calls", "2000")

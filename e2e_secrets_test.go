@@ -21,6 +21,7 @@ import (
 // where they do not belong, as task ids that the upstream quotes back: the server's log, at
 // debug level, must not reveal either, in any escaping.
 func TestE2EAuthTokenNeverLogged(t *testing.T) {
+	t.Parallel()
 	const token = "e2e-client-token-5f2c-0a1b"
 	up := newUpstream(t)
 	srv := startServer(t, "http", up, serverOpts{env: []string{"MCP_AUTH_TOKEN=" + token}, args: []string{"--log-level", "debug"}})
@@ -65,6 +66,7 @@ func TestCLIKeyNeverPrinted(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
+	t.Parallel()
 	const key = "sk-cli/0123456789abcdef"
 	escaped := `\u0073k-cli\/0123456789abcdef`
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

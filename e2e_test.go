@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,7 +55,18 @@ var (
 	buildErr  error
 )
 
+// waitingParallel is how many parallel tests run at once unless -parallel says otherwise. The
+// end-to-end tests spend their time waiting on server processes, polls and timers, not on
+// this process's CPU, so go test's default of one per CPU would leave a small machine idle.
+const waitingParallel = 8
+
 func TestMain(m *testing.M) {
+	flag.Parse()
+	parallelSet := false
+	flag.Visit(func(f *flag.Flag) { parallelSet = parallelSet || f.Name == "test.parallel" })
+	if !parallelSet {
+		_ = flag.Set("test.parallel", strconv.Itoa(max(waitingParallel, runtime.GOMAXPROCS(0))))
+	}
 	code := m.Run()
 	if buildDir != "" {
 		os.RemoveAll(buildDir)
@@ -691,9 +704,11 @@ var protocolEras = []struct {
 }
 
 func TestE2EToolsList(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		for _, era := range protocolEras {
 			t.Run(kind+"/"+era.name, func(t *testing.T) {
+				t.Parallel()
 				up := newUpstream(t)
 				c := startAndConnect(t, kind, up, serverOpts{}, era.opts...)
 				checkToolsList(t, c)
@@ -855,8 +870,10 @@ func checkFinishedTask(t *testing.T, c *conn, up *upstream) {
 }
 
 func TestE2EGetFinishedTask(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			checkFinishedTask(t, startAndConnect(t, kind, up, serverOpts{}), up)
 		})
@@ -864,9 +881,11 @@ func TestE2EGetFinishedTask(t *testing.T) {
 }
 
 func TestE2EProtocolEras(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		for _, era := range protocolEras {
 			t.Run(kind+"/"+era.name, func(t *testing.T) {
+				t.Parallel()
 				up := newUpstream(t)
 				c := startAndConnect(t, kind, up, serverOpts{}, era.opts...)
 				got := c.ProtocolVersion()
@@ -889,9 +908,11 @@ func TestE2EProtocolEras(t *testing.T) {
 // 3. wait_for_video_task with progress
 
 func TestE2EWaitProgress(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		for _, era := range protocolEras {
 			t.Run(kind+"/"+era.name, func(t *testing.T) {
+				t.Parallel()
 				up := newUpstream(t)
 				c := startAndConnect(t, kind, up, serverOpts{}, era.opts...)
 				checkWaitWithProgress(t, c, up)
@@ -972,8 +993,10 @@ func deref[T any](p *T) any {
 // 4. cancelling a wait
 
 func TestE2EWaitCancel(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
 			id := "forever-cancel-" + kind
@@ -1041,8 +1064,10 @@ func checkStillServing(t *testing.T, c *conn) {
 // 5. the wait budget runs out
 
 func TestE2EWaitBudget(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
 			id := "forever-budget"
@@ -1083,8 +1108,10 @@ func TestE2EWaitBudget(t *testing.T) {
 // 6. FAILED, UNKNOWN and unknown-to-the-upstream tasks
 
 func TestE2ETaskOutcomes(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
 
@@ -1152,6 +1179,7 @@ func TestE2ETaskOutcomes(t *testing.T) {
 // 7. bad input
 
 func TestE2EBadInput(t *testing.T) {
+	t.Parallel()
 	bad := []struct {
 		name string
 		tool string
@@ -1176,6 +1204,7 @@ func TestE2EBadInput(t *testing.T) {
 	}
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
 			for _, tc := range bad {
@@ -1207,8 +1236,10 @@ func TestE2EBadInput(t *testing.T) {
 // 8. no API key
 
 func TestE2EMissingAPIKey(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{noAPIKey: true})
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -1246,6 +1277,7 @@ func TestE2EMissingAPIKey(t *testing.T) {
 // TestE2EStdoutPurity drives a stdio server through raw pipes, with debug logging on, and
 // checks every byte it writes to stdout.
 func TestE2EStdoutPurity(t *testing.T) {
+	t.Parallel()
 	up := newUpstream(t)
 	bin := serverBinary(t)
 	args := append([]string{"--base-url", up.baseURL()}, fastPolling...)
@@ -1447,6 +1479,7 @@ func TestE2EStdoutPurity(t *testing.T) {
 // TestE2EStdioStopDuringWait checks that a stdio server stops promptly, and cleanly, with a
 // wait in flight: at the end of its input and on SIGTERM.
 func TestE2EStdioStopDuringWait(t *testing.T) {
+	t.Parallel()
 	stops := []struct {
 		name string
 		stop func(p *process, stdin io.Closer) error
@@ -1456,6 +1489,7 @@ func TestE2EStdioStopDuringWait(t *testing.T) {
 	}
 	for _, tc := range stops {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			args := append([]string{"--base-url", up.baseURL()}, fastPolling...)
 			p := startProcess(t, serverBinary(t), args, serverEnv("GPTGE_API_KEY="+testAPIKey), true)
@@ -1519,9 +1553,11 @@ func dig(m map[string]any, keys ...string) any {
 //
 //	yes >/dev/null & yes >/dev/null & go test -race -count=30 -run TestE2EConcurrentWaits .; kill %1 %2
 func TestE2EConcurrentWaits(t *testing.T) {
+	t.Parallel()
 	const waits = 64
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			// The process-wide limit of 10 upstream requests per second would make this
 			// a test of the limiter (TestE2ERateLimit is that); lift it.
@@ -1601,6 +1637,7 @@ func TestE2EConcurrentWaits(t *testing.T) {
 // 11. flags
 
 func TestE2EFlags(t *testing.T) {
+	t.Parallel()
 	bin := serverBinary(t)
 	run := func(t *testing.T, args ...string) (stdout, stderr string, code int) {
 		t.Helper()
@@ -1626,6 +1663,7 @@ func TestE2EFlags(t *testing.T) {
 	}
 
 	t.Run("version", func(t *testing.T) {
+		t.Parallel()
 		stdout, stderr, code := run(t, "--version")
 		if code != 0 {
 			t.Errorf("--version exit code = %d, want 0; stderr: %s", code, stderr)
@@ -1636,6 +1674,7 @@ func TestE2EFlags(t *testing.T) {
 	})
 
 	t.Run("help", func(t *testing.T) {
+		t.Parallel()
 		stdout, stderr, code := run(t, "--help")
 		if code != 0 {
 			t.Errorf("--help exit code = %d, want 0", code)
@@ -1667,6 +1706,7 @@ func TestE2EFlags(t *testing.T) {
 	})
 
 	t.Run("unknown flag", func(t *testing.T) {
+		t.Parallel()
 		_, stderr, code := run(t, "--no-such-flag")
 		if code == 0 {
 			t.Errorf("--no-such-flag exit code = 0, want non-zero")
@@ -1721,8 +1761,10 @@ type callOutcome struct {
 }
 
 func TestE2ESIGTERM(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"http", "sse"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			srv := startServer(t, kind, up, serverOpts{})
 			c := srv.connect(t)
@@ -1746,8 +1788,10 @@ func TestE2ESIGTERM(t *testing.T) {
 // TestE2ESIGTERMResult checks what transport.go promises for shutdown: a wait in flight ends
 // at once "with a result that says to call again".
 func TestE2ESIGTERMResult(t *testing.T) {
+	t.Parallel()
 	for _, kind := range []string{"http", "sse"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			srv := startServer(t, kind, up, serverOpts{})
 			c := srv.connect(t)
@@ -1776,6 +1820,7 @@ func TestE2ESIGTERMResult(t *testing.T) {
 // TestE2ERateLimit checks that --max-qps spaces the upstream requests of many callers, and
 // that the callers wait for their turn instead of failing.
 func TestE2ERateLimit(t *testing.T) {
+	t.Parallel()
 	const (
 		calls = 30
 		qps   = 20
@@ -1832,9 +1877,11 @@ func TestE2ERateLimit(t *testing.T) {
 // TestE2EHTTPGuard checks client authentication with MCP_AUTH_TOKEN and the refusal of foreign
 // browser origins on both HTTP transports.
 func TestE2EHTTPGuard(t *testing.T) {
+	t.Parallel()
 	const token = "e2e-client-token-5f2c"
 	for _, kind := range []string{"http", "sse"} {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			srv := startServer(t, kind, up, serverOpts{env: []string{"MCP_AUTH_TOKEN=" + token}})
 

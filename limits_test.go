@@ -64,6 +64,7 @@ func startHTTP(t *testing.T, cfg config, deps tools.Deps) string {
 // of both HTTP transports, authorized or not: each connection must be answered or closed once
 // the body's time is up, and not held open.
 func TestHTTPHeldBodiesEndInTime(t *testing.T) {
+	t.Parallel()
 	const token = "client-token-0123456789abcdef"
 	const bodyTimeout = 200 * time.Millisecond
 	// limit only keeps a failing test from hanging: the server should be done within
@@ -231,7 +232,9 @@ func wantRefused(t *testing.T, call <-chan error, flag string) {
 }
 
 func TestHTTPCallLimits(t *testing.T) {
+	t.Parallel()
 	t.Run("stateless http: one address's calls", func(t *testing.T) {
+		t.Parallel()
 		up, api := newBlockingUpstream(t)
 		cfg := testHTTPConfig("http")
 		cfg.maxCallsPerClient = 1
@@ -251,6 +254,7 @@ func TestHTTPCallLimits(t *testing.T) {
 		}
 	})
 	t.Run("all clients together", func(t *testing.T) {
+		t.Parallel()
 		up, api := newBlockingUpstream(t)
 		cfg := testHTTPConfig("http")
 		cfg.maxCalls = 1
@@ -265,6 +269,7 @@ func TestHTTPCallLimits(t *testing.T) {
 		}
 	})
 	t.Run("sse: one session's calls", func(t *testing.T) {
+		t.Parallel()
 		up, api := newBlockingUpstream(t)
 		cfg := testHTTPConfig("sse")
 		cfg.maxCallsPerClient = 1
@@ -292,6 +297,7 @@ func TestHTTPCallLimits(t *testing.T) {
 }
 
 func TestSSESessionLimit(t *testing.T) {
+	t.Parallel()
 	cfg := testHTTPConfig("sse")
 	cfg.maxSSESessions = 1
 	url := startHTTP(t, cfg, tools.Deps{})
