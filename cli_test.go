@@ -296,14 +296,23 @@ func TestCLI(t *testing.T) {
 	t.Run("an interrupt exits 130", func(t *testing.T) {
 		t.Parallel()
 		env := newCLIEnv(t)
-		cmd := exec.Command(bin, "--simulate", "wait", simulate.IDSlow)
+		cmd := exec.Command(bin, "--simulate", "--log-level", "debug", "wait", simulate.IDSlow)
 		cmd.Env, cmd.Dir = env.vars, env.cwd
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		var stdout bytes.Buffer
+		stderr := &logBuffer{}
+		cmd.Stdout, cmd.Stderr = &stdout, stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(500 * time.Millisecond)
+		// The interrupt goes once the wait has polled: a fixed pause could end before the
+		// command handles SIGINT on a busy machine, and the signal would kill it.
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(stderr.String(), "task polled"); {
+			if time.Now().After(deadline) {
+				_ = cmd.Process.Kill()
+				t.Fatalf("the wait logged no poll within 10 s; stderr %q", stderr)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 		_ = cmd.Process.Signal(syscall.SIGINT)
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
@@ -314,7 +323,7 @@ func TestCLI(t *testing.T) {
 			t.Fatal("the wait did not end on SIGINT")
 		}
 		if code := cmd.ProcessState.ExitCode(); code != exitInterrupted || stdout.Len() != 0 || !strings.Contains(stderr.String(), "interrupted") {
-			t.Errorf("exit %d, stdout %q, stderr %q; want %d, nothing on stdout, and \"interrupted\"", code, stdout.String(), stderr.String(), exitInterrupted)
+			t.Errorf("exit %d, stdout %q, stderr %q; want %d, nothing on stdout, and \"interrupted\"", code, stdout.String(), stderr, exitInterrupted)
 		}
 	})
 }
