@@ -1064,10 +1064,8 @@ func checkStillServing(t *testing.T, c *conn) {
 // 5. the wait budget runs out
 
 func TestE2EWaitBudget(t *testing.T) {
-	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
-			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
 			id := "forever-budget"
