@@ -15,6 +15,22 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
+// callOutcome is what a tool call made on a goroutine of its own returned. The goroutine only
+// hands it over: checking it may stop the test, which only the test's goroutine may do.
+type callOutcome struct {
+	res *mcp.CallToolResult
+	err error
+}
+
+// status is the task status of a successful call, or the call's error.
+func (o callOutcome) status(t *testing.T) string {
+	t.Helper()
+	if o.err != nil {
+		return o.err.Error()
+	}
+	return structured(t, o.res).TaskStatus
+}
+
 func TestConcurrentWaitsOnOneTaskShareOnePollLoop(t *testing.T) {
 	f := newFakeUpstream(t)
 	id := "popular"
@@ -26,24 +42,19 @@ func TestConcurrentWaitsOnOneTaskShareOnePollLoop(t *testing.T) {
 
 	const callers = 100
 	var wg sync.WaitGroup
-	statuses := make([]string, callers)
+	outcomes := make([]callOutcome, callers)
 	for i := range callers {
 		wg.Go(func() {
 			req := mcp.CallToolRequest{}
 			req.Params.Name = tools.WaitForVideoTaskName
 			req.Params.Arguments = map[string]any{"task_id": id}
 			req.Params.Meta = &mcp.Meta{ProgressToken: fmt.Sprintf("tok-%d", i)}
-			res, err := c.CallTool(context.Background(), req)
-			if err != nil {
-				statuses[i] = err.Error()
-				return
-			}
-			statuses[i] = structured(t, res).TaskStatus
+			outcomes[i].res, outcomes[i].err = c.CallTool(context.Background(), req)
 		})
 	}
 	wg.Wait()
-	for i, s := range statuses {
-		if s != "SUCCEEDED" {
+	for i, o := range outcomes {
+		if s := o.status(t); s != "SUCCEEDED" {
 			t.Errorf("caller %d got %q, want SUCCEEDED", i, s)
 		}
 	}
@@ -99,17 +110,13 @@ func TestGetDuringWaitSharesTheLoop(t *testing.T) {
 	deps.PollInterval, deps.MaxPollInterval = 2*time.Second, 2*time.Second
 	c := connect(t, deps)
 
-	waitDone := make(chan string, 1)
+	waitDone := make(chan callOutcome, 1)
 	go func() {
 		req := mcp.CallToolRequest{}
 		req.Params.Name = tools.WaitForVideoTaskName
 		req.Params.Arguments = map[string]any{"task_id": id}
 		res, err := c.CallTool(context.Background(), req)
-		if err != nil {
-			waitDone <- err.Error()
-			return
-		}
-		waitDone <- structured(t, res).TaskStatus
+		waitDone <- callOutcome{res, err}
 	}()
 	waitForRequests(t, f, id, 1)
 	// The wait's first observation is fresh: the get takes it without a request.
@@ -120,7 +127,7 @@ func TestGetDuringWaitSharesTheLoop(t *testing.T) {
 	if n := f.requestsFor(id); n != 1 {
 		t.Errorf("upstream got %d requests, want 1: the get shares the wait's fresh observation", n)
 	}
-	if s := <-waitDone; s != "SUCCEEDED" {
+	if s := (<-waitDone).status(t); s != "SUCCEEDED" {
 		t.Errorf("wait = %q, want SUCCEEDED", s)
 	}
 }
@@ -133,21 +140,14 @@ func TestOneCallerLeavingDoesNotStopOthers(t *testing.T) {
 	c := connect(t, testDeps(t, f, testToken))
 
 	leaving, leave := context.WithCancel(context.Background())
-	results := make(chan string, 3)
+	results := make(chan callOutcome, 3)
 	start := func(ctx context.Context, timeout int) {
 		go func() {
 			req := mcp.CallToolRequest{}
 			req.Params.Name = tools.WaitForVideoTaskName
 			req.Params.Arguments = map[string]any{"task_id": id, "timeout_seconds": timeout}
 			res, err := c.CallTool(ctx, req)
-			switch {
-			case err != nil:
-				results <- "error"
-			case res.IsError:
-				results <- "cancelled"
-			default:
-				results <- structured(t, res).TaskStatus
-			}
+			results <- callOutcome{res, err}
 		}()
 	}
 	start(leaving, 60)             // cancelled below
@@ -157,7 +157,14 @@ func TestOneCallerLeavingDoesNotStopOthers(t *testing.T) {
 	leave()
 	got := map[string]int{}
 	for range 3 {
-		got[<-results]++
+		switch o := <-results; {
+		case o.err != nil:
+			got["error"]++
+		case o.res.IsError:
+			got["cancelled"]++
+		default:
+			got[o.status(t)]++
+		}
 	}
 	if got["SUCCEEDED"] < 1 {
 		t.Errorf("outcomes %v: the caller that stayed did not see the task finish", got)
