@@ -19,7 +19,7 @@
 // SHA256SUMS lists the archives and the bundles. The bundles are not reproducible: the MCPB
 // CLI writes the time of packing into them.
 //
-// Nothing is published: README.md says how a maintainer does that.
+// Nothing is published: docs/development.md says how a maintainer does that.
 package main
 
 import (
