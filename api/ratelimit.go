@@ -33,13 +33,13 @@ func (e *NoTurnError) Error() string {
 }
 
 // NewLimiter returns the in-process Limiter: at most perSecond requests a second (at least one
-// an hour), released evenly.
+// an hour), released evenly, and shared fairly between callers (see ForCaller).
 //
 // It keeps its own queues rather than golang.org/x/time/rate, whose reservations are served
 // in the order they were made: the policy here needs what that cannot give, namely urgent
-// callers passing queued routine ones (with a share kept for the routine ones), a turn that
-// comes too late refused at once rather than reserved, a turn granted to a caller that left
-// handed on, and a 429 that moves every queued turn back.
+// callers passing queued routine ones (with a share kept for the routine ones), callers taking
+// turns with each other, a turn that comes too late refused at once rather than reserved, a
+// turn granted to a caller that left handed on, and a 429 that moves every queued turn back.
 func NewLimiter(perSecond float64) Limiter {
 	return newRateLimiter(perSecond)
 }
@@ -48,17 +48,19 @@ func NewLimiter(perSecond float64) Limiter {
 // arrives early queues for its turn instead of failing, so under pressure polls are spaced out
 // rather than refused. Callers marked urgent (see Urgent) go before the others, but when both
 // queue, routine callers still get routineShare of every routineShare+1 turns: a stream of
-// urgent queries cannot starve the polls of running waits. A 429 pauses everyone, not only
-// the caller that saw it.
+// urgent queries cannot starve the polls of running waits. Within each kind, the callers on
+// whose behalf requests are made (see ForCaller) take turns, so a caller with one request
+// waits for at most one turn of each other caller, however many they have queued. A 429
+// pauses everyone, not only the caller that saw it.
 type rateLimiter struct {
 	interval time.Duration
 
 	mu      sync.Mutex
-	next    time.Time             // the earliest time the next request may start
-	queues  [2][]*rateLimitWaiter // urgent callers first, then the others
-	release *time.Timer           // armed while anyone queues
-	owed    int                   // routine turns owed since the last urgent one
-	sent    time.Time             // when the last caller left wait to send its request
+	next    time.Time    // the earliest time the next request may start
+	queues  [2]fairQueue // urgent requests first, then the others
+	release *time.Timer  // armed while anyone queues
+	owed    int          // routine turns owed since the last urgent one
+	sent    time.Time    // when the last request left wait to be sent
 }
 
 // routineShare is how many turns in a row routine callers get, when both kinds queue, for
@@ -66,7 +68,8 @@ type rateLimiter struct {
 const routineShare = 2
 
 type rateLimitWaiter struct {
-	turn chan struct{} // closed when the caller may go
+	caller string
+	turn   chan struct{} // closed when the request may go
 }
 
 const (
@@ -97,20 +100,23 @@ func (l *rateLimiter) Wait(ctx context.Context, urgent bool) error {
 	if urgent {
 		queue = urgentQueue
 	}
+	caller := CallerOf(ctx)
 	l.mu.Lock()
 	now := time.Now()
-	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) == 0 && !now.Before(l.next) {
+	if l.queuedLocked() == 0 && !now.Before(l.next) {
 		l.next = now.Add(l.interval)
 		l.mu.Unlock()
 		return l.space(ctx)
 	}
-	// How many turns go before this caller's: urgent callers pass routine ones, but give
-	// them routineShare turns of every routineShare+1 while both queue.
-	ahead := len(l.queues[urgentQueue])
+	// How many turns go before this request's: urgent requests pass routine ones, but give
+	// them routineShare turns of every routineShare+1 while both queue. Requests that come
+	// later may still pass it (urgent ones, and other callers' first), so this is the least
+	// wait.
+	ahead := l.queues[queue].ahead(caller)
 	switch {
 	case !urgent:
-		ahead += len(l.queues[backgroundQueue])
-	case len(l.queues[backgroundQueue]) > 0:
+		ahead += l.queues[urgentQueue].n
+	case l.queues[backgroundQueue].n > 0:
 		ahead = (ahead+1)*(routineShare+1) - 1
 	}
 	turn := l.next
@@ -122,8 +128,8 @@ func (l *rateLimiter) Wait(ctx context.Context, urgent bool) error {
 		l.mu.Unlock()
 		return &NoTurnError{Wait: turn.Sub(now)}
 	}
-	w := &rateLimitWaiter{turn: make(chan struct{})}
-	l.queues[queue] = append(l.queues[queue], w)
+	w := &rateLimitWaiter{caller: caller, turn: make(chan struct{})}
+	l.queues[queue].push(w)
 	l.armLocked(now)
 	l.mu.Unlock()
 
@@ -133,13 +139,11 @@ func (l *rateLimiter) Wait(ctx context.Context, urgent bool) error {
 	case <-ctx.Done():
 		l.mu.Lock()
 		defer l.mu.Unlock()
-		if i := slices.Index(l.queues[queue], w); i >= 0 {
-			l.queues[queue] = slices.Delete(l.queues[queue], i, i+1)
-		} else {
+		if !l.queues[queue].remove(w) {
 			// The turn was granted as the caller left: hand it on rather than waste it.
 			now := time.Now()
 			l.next = now
-			if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) > 0 {
+			if l.queuedLocked() > 0 {
 				// Bring the pending release forward. A release already under way (Stop
 				// reports false) waits for this lock and will see the new l.next itself.
 				if l.release != nil && l.release.Stop() {
@@ -184,7 +188,12 @@ func (l *rateLimiter) armLocked(now time.Time) {
 	}
 }
 
-// releaseNext lets the first queued caller go, urgent ones first, and re-arms itself while
+// queuedLocked is how many requests wait for their turn.
+func (l *rateLimiter) queuedLocked() int {
+	return l.queues[urgentQueue].n + l.queues[backgroundQueue].n
+}
+
+// releaseNext lets the next queued request go, urgent ones first, and re-arms itself while
 // others queue.
 func (l *rateLimiter) releaseNext() {
 	l.mu.Lock()
@@ -197,20 +206,18 @@ func (l *rateLimiter) releaseNext() {
 	}
 	q := urgentQueue
 	switch {
-	case len(l.queues[urgentQueue]) == 0:
+	case l.queues[urgentQueue].n == 0:
 		q = backgroundQueue
-	case len(l.queues[backgroundQueue]) > 0 && l.owed > 0:
-		// Urgent callers had their turn: routine ones get theirs.
+	case l.queues[backgroundQueue].n > 0 && l.owed > 0:
+		// Urgent requests had their turn: routine ones get theirs.
 		q = backgroundQueue
 	}
-	if len(l.queues[q]) > 0 {
-		w := l.queues[q][0]
-		l.queues[q] = l.queues[q][1:]
+	if w := l.queues[q].pop(); w != nil {
 		close(w.turn)
 		l.next = now.Add(l.interval)
 		l.countTurnLocked(q)
 	}
-	if len(l.queues[urgentQueue])+len(l.queues[backgroundQueue]) > 0 {
+	if l.queuedLocked() > 0 {
 		l.armLocked(now)
 	}
 }
@@ -218,13 +225,97 @@ func (l *rateLimiter) releaseNext() {
 // countTurnLocked tracks the mix of turns: after an urgent one, routineShare routine ones.
 func (l *rateLimiter) countTurnLocked(q int) {
 	switch {
-	case q == urgentQueue && len(l.queues[backgroundQueue]) > 0:
+	case q == urgentQueue && l.queues[backgroundQueue].n > 0:
 		l.owed = routineShare
 	case q == urgentQueue:
 		l.owed = 0
 	case l.owed > 0:
 		l.owed--
 	}
+}
+
+// fairQueue holds the requests of one urgency that wait for a turn, in a queue per caller.
+// The callers take turns: pop serves the caller at the head of the rotation and moves it to
+// the back while it has more.
+type fairQueue struct {
+	rotation []*callerQueue // callers with requests waiting; the first is served next
+	n        int            // requests waiting, in all
+}
+
+// callerQueue is one caller's waiting requests, oldest first.
+type callerQueue struct {
+	caller  string
+	waiters []*rateLimitWaiter
+}
+
+// find returns caller's place in the rotation, or -1.
+func (q *fairQueue) find(caller string) int {
+	return slices.IndexFunc(q.rotation, func(c *callerQueue) bool { return c.caller == caller })
+}
+
+// ahead is how many turns go before a request of caller's pushed now: each caller ahead of
+// it in the rotation serves one more than it has queued (up to all it has), each behind it
+// as many. A caller that queues nothing yet joins at the back.
+func (q *fairQueue) ahead(caller string) int {
+	i := q.find(caller)
+	if i < 0 {
+		return len(q.rotation)
+	}
+	mine := len(q.rotation[i].waiters)
+	ahead := mine
+	for j, c := range q.rotation {
+		switch {
+		case j < i:
+			ahead += min(len(c.waiters), mine+1)
+		case j > i:
+			ahead += min(len(c.waiters), mine)
+		}
+	}
+	return ahead
+}
+
+func (q *fairQueue) push(w *rateLimitWaiter) {
+	q.n++
+	if i := q.find(w.caller); i >= 0 {
+		q.rotation[i].waiters = append(q.rotation[i].waiters, w)
+		return
+	}
+	q.rotation = append(q.rotation, &callerQueue{caller: w.caller, waiters: []*rateLimitWaiter{w}})
+}
+
+// pop takes the next request in the rotation, or returns nil when none waits.
+func (q *fairQueue) pop() *rateLimitWaiter {
+	if q.n == 0 {
+		return nil
+	}
+	c := q.rotation[0]
+	w := c.waiters[0]
+	c.waiters = c.waiters[1:]
+	q.rotation = q.rotation[1:]
+	if len(c.waiters) > 0 {
+		q.rotation = append(q.rotation, c)
+	}
+	q.n--
+	return w
+}
+
+// remove takes w out of the queue, reporting whether it was there.
+func (q *fairQueue) remove(w *rateLimitWaiter) bool {
+	i := q.find(w.caller)
+	if i < 0 {
+		return false
+	}
+	c := q.rotation[i]
+	k := slices.Index(c.waiters, w)
+	if k < 0 {
+		return false
+	}
+	c.waiters = slices.Delete(c.waiters, k, k+1)
+	if len(c.waiters) == 0 {
+		q.rotation = slices.Delete(q.rotation, i, i+1)
+	}
+	q.n--
+	return true
 }
 
 // Pause holds every request back until at least now+d.
@@ -248,4 +339,20 @@ func Urgent(ctx context.Context) context.Context {
 func isUrgent(ctx context.Context) bool {
 	urgent, _ := ctx.Value(urgentKey{}).(bool)
 	return urgent
+}
+
+type callerKey struct{}
+
+// ForCaller marks ctx's requests as made on behalf of caller: one client of the server, such
+// as an HTTP session or a remote address. The in-process Limiter takes turns round-robin
+// between callers within each urgency, so that one caller's many queued requests cannot hold
+// back another's. Requests with no caller are those of one caller, "".
+func ForCaller(ctx context.Context, caller string) context.Context {
+	return context.WithValue(ctx, callerKey{}, caller)
+}
+
+// CallerOf returns the caller ForCaller gave ctx, or "" when none.
+func CallerOf(ctx context.Context) string {
+	caller, _ := ctx.Value(callerKey{}).(string)
+	return caller
 }
