@@ -9,6 +9,8 @@ import (
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
+
+	"github.com/video-task-mcp/video-task-mcp/api"
 )
 
 // Default bounds of the HTTP transports (flags change them).
@@ -89,6 +91,22 @@ func withRemoteIP(ctx context.Context, r *http.Request) context.Context {
 		host = r.RemoteAddr
 	}
 	return context.WithValue(ctx, remoteIPKey{}, host)
+}
+
+// toolCaller has the upstream requests of a tool call take their turns under the rate limit
+// as its client's (see api.ForCaller): clients take turns, so one client's many calls cannot
+// hold back another's. Stdio has one client, and no need of it.
+func toolCaller(next server.ToolHandlerFunc) server.ToolHandlerFunc {
+	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
+		return next(api.ForCaller(ctx, clientOf(ctx)), req)
+	}
+}
+
+// resourceCaller is toolCaller for a resource read.
+func resourceCaller(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
+	return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+		return next(api.ForCaller(ctx, clientOf(ctx)), req)
+	}
 }
 
 // clientOf names the client a call comes from: its session, else its address, else "" (none

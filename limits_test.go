@@ -4,17 +4,21 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/client/transport"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -367,4 +371,77 @@ func TestDebugChecksHost(t *testing.T) {
 			t.Errorf("GET /debug/vars with Host %s = %d, want %d", host, resp.StatusCode, want)
 		}
 	}
+}
+
+// callerRecorder is a Limiter that lets every request go at once and records on whose behalf
+// each was made (api.CallerOf).
+type callerRecorder struct {
+	mu      sync.Mutex
+	callers map[string]bool
+}
+
+func (r *callerRecorder) Wait(ctx context.Context, urgent bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.callers[api.CallerOf(ctx)] = true
+	return nil
+}
+
+func (r *callerRecorder) Pause(time.Duration) {}
+
+func (r *callerRecorder) seen() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Sorted(maps.Keys(r.callers))
+}
+
+// TestHTTPCallsTakeTheirClientsTurns checks that the client the call limits count (an SSE
+// session, or a remote address on stateless HTTP) is the caller whose turns the call's
+// upstream requests take under the rate limit, so that clients share it fairly.
+func TestHTTPCallsTakeTheirClientsTurns(t *testing.T) {
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
+		_, _ = io.WriteString(w, `{"request_id":"r","output":{"task_id":"`+id+`","task_status":"RUNNING"}}`)
+	}))
+	t.Cleanup(upstream.Close)
+	newDeps := func(t *testing.T) (tools.Deps, *callerRecorder) {
+		rec := &callerRecorder{callers: map[string]bool{}}
+		c, err := api.NewClient("sk-test", api.WithBaseURL(upstream.URL), api.WithLimiter(rec))
+		if err != nil {
+			t.Fatalf("api.NewClient: %v", err)
+		}
+		return tools.Deps{Client: c}, rec
+	}
+	wantAnswered := func(t *testing.T, call <-chan error) {
+		t.Helper()
+		if err := <-call; err != nil {
+			t.Fatalf("get_video_task: %v", err)
+		}
+	}
+	t.Run("stateless http: the remote address", func(t *testing.T) {
+		deps, rec := newDeps(t)
+		url := startHTTP(t, testHTTPConfig("http"), deps)
+		wantAnswered(t, getTask(mcpClientFrom(t, url, "127.0.0.1"), "task-a"))
+		wantAnswered(t, getTask(mcpClientFrom(t, url, "127.0.0.2"), "task-b"))
+		want := []string{"address 127.0.0.1", "address 127.0.0.2"}
+		if diff := cmp.Diff(want, rec.seen()); diff != "" {
+			t.Errorf("callers at the rate limit (-want +got):\n%s", diff)
+		}
+	})
+	t.Run("sse: the session", func(t *testing.T) {
+		deps, rec := newDeps(t)
+		url := startHTTP(t, testHTTPConfig("sse"), deps)
+		for i := range 2 {
+			c, err := client.NewSSEMCPClient(url + "/sse")
+			if err != nil {
+				t.Fatalf("NewSSEMCPClient: %v", err)
+			}
+			wantAnswered(t, getTask(startClient(t, c), fmt.Sprint("task-", i)))
+		}
+		// mcp-go's SSE client does not tell its session id: two sessions, two callers.
+		got := rec.seen()
+		if len(got) != 2 || !strings.HasPrefix(got[0], "session ") || !strings.HasPrefix(got[1], "session ") {
+			t.Errorf("callers at the rate limit = %q, want two sessions", got)
+		}
+	})
 }

@@ -127,10 +127,14 @@ func connectionLimit(max int, logger *slog.Logger) int {
 type httpTransport interface{ Shutdown(context.Context) error }
 
 // httpServerOptions are the MCP server options the HTTP transports need: the bounds on tool
-// calls running at once.
+// calls running at once, and each call's client named to the rate limit.
 func httpServerOptions(cfg config) []server.ServerOption {
 	limit := newCallLimit(cfg.maxCalls, cfg.maxCallsPerClient)
-	return []server.ServerOption{server.WithToolHandlerMiddleware(limit.middleware)}
+	return []server.ServerOption{
+		server.WithToolHandlerMiddleware(limit.middleware),
+		server.WithToolHandlerMiddleware(toolCaller),
+		server.WithResourceHandlerMiddleware(resourceCaller),
+	}
 }
 
 // newHTTPHandler returns the handler of the sse or http transport, every MCP endpoint behind

@@ -45,11 +45,11 @@ func (h *handlers) getVideoTask() toolFunc[schema.GetVideoTaskInput, schema.Task
 // are waiting on shares their poll loop, taking its latest observation when that is fresh and
 // asking for one now otherwise.
 func (h *handlers) query(ctx context.Context, id string) (schema.TaskResult, error) {
-	cached, loop := h.hub.subscribe(id)
+	cached, loop := h.hub.subscribe(id, api.CallerOf(ctx))
 	if cached != nil {
 		return h.withSaveHint(taskResult(id, cached)), nil
 	}
-	defer h.hub.unsubscribe(loop)
+	defer h.hub.unsubscribe(loop, api.CallerOf(ctx))
 	obs, err := h.freshObservation(ctx, loop)
 	if err != nil {
 		return schema.TaskResult{}, err

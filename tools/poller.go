@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sync"
 	"time"
 
@@ -43,12 +44,12 @@ func (o observation) retryAfter() time.Duration {
 // a process on its own.
 type pollHub interface {
 	// subscribe returns the remembered final state of id when there is one, else the poll
-	// loop of id, started if nobody polls it yet. Every loop returned must be released with
-	// unsubscribe.
-	subscribe(id string) (*api.Task, *pollLoop)
+	// loop of id, started if nobody polls it yet. caller is the client the subscriber asks
+	// for (see api.ForCaller). Every loop returned must be released with unsubscribe.
+	subscribe(id, caller string) (*api.Task, *pollLoop)
 	// unsubscribe releases a subscription; the last one stops the loop, in the middle of a
 	// request if need be.
-	unsubscribe(loop *pollLoop)
+	unsubscribe(loop *pollLoop, caller string)
 }
 
 // localHub is the pollHub of one process. A loop polls while anyone subscribes and ends with
@@ -75,13 +76,13 @@ func newLocalHub(client *api.Client, pollInterval, maxPollInterval time.Duration
 	}
 }
 
-func (h *localHub) subscribe(id string) (*api.Task, *pollLoop) {
-	return h.join(id, h.run)
+func (h *localHub) subscribe(id, caller string) (*api.Task, *pollLoop) {
+	return h.join(id, caller, h.run)
 }
 
 // join is subscribe with the poll loop run: the remembered final state of id when there is
 // one, else id's loop, started with run if nobody follows id yet.
-func (h *localHub) join(id string, run func(context.Context, *pollLoop)) (*api.Task, *pollLoop) {
+func (h *localHub) join(id, caller string, run func(context.Context, *pollLoop)) (*api.Task, *pollLoop) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if task, ok := h.finished.get(id); ok {
@@ -92,15 +93,19 @@ func (h *localHub) join(id string, run func(context.Context, *pollLoop)) (*api.T
 		ctx, cancel := context.WithCancel(context.Background())
 		loop = newPollLoop(id, cancel)
 		h.loops[id] = loop
+		loop.joinedBy(caller) // before the first poll, which takes caller's turn
 		go run(ctx, loop)
+	} else {
+		loop.joinedBy(caller)
 	}
 	loop.subscribers++
 	return nil, loop
 }
 
-func (h *localHub) unsubscribe(loop *pollLoop) {
+func (h *localHub) unsubscribe(loop *pollLoop, caller string) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	loop.leftBy(caller)
 	loop.subscribers--
 	if loop.subscribers == 0 {
 		loop.cancel()
@@ -155,9 +160,9 @@ type pollResult struct {
 
 // poll queries the task once and tells the loop's subscribers what it found.
 func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interval time.Duration) pollResult {
-	pollCtx := ctx
+	pollCtx := api.ForCaller(ctx, loop.caller())
 	if urgent {
-		pollCtx = api.Urgent(ctx)
+		pollCtx = api.Urgent(pollCtx)
 	}
 	task, err := h.client.GetTask(pollCtx, loop.id)
 	if ctx.Err() != nil {
@@ -253,6 +258,7 @@ type pollLoop struct {
 	subscribers int // guarded by the hub's lock
 
 	mu       sync.Mutex
+	callers  []string // whom each subscriber asks for (see api.ForCaller), in the order they came
 	latest   observation
 	seq      int           // observations published so far
 	nextPoll time.Time     // when the next poll starts; zero once the loop has ended
@@ -300,6 +306,34 @@ func (l *pollLoop) observed() bool {
 
 // newsBuffer is how much news from other processes a loop holds before it misses some.
 const newsBuffer = 16
+
+// joinedBy records a subscriber asking on behalf of caller. The loop's polls take the turns,
+// under the rate limit, of the caller that came last of those still subscribed: the one that
+// asked last, or else the one that still waits.
+func (l *pollLoop) joinedBy(caller string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.callers = append(l.callers, caller)
+}
+
+// leftBy undoes joinedBy.
+func (l *pollLoop) leftBy(caller string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if i := slices.Index(l.callers, caller); i >= 0 {
+		l.callers = slices.Delete(l.callers, i, i+1)
+	}
+}
+
+// caller is whose turns the loop's polls take.
+func (l *pollLoop) caller() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.callers) == 0 {
+		return ""
+	}
+	return l.callers[len(l.callers)-1]
+}
 
 // pollNow asks the loop to poll without waiting out its pause.
 func (l *pollLoop) pollNow() {

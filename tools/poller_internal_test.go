@@ -52,9 +52,15 @@ func (u *scriptedUpstream) polls(id string) []time.Duration {
 
 func newTestHub(t *testing.T, script ...string) (*localHub, *scriptedUpstream) {
 	t.Helper()
+	return newLimitedTestHub(t, 0, script...)
+}
+
+// newLimitedTestHub is newTestHub with the rate limit at perSecond (0: none).
+func newLimitedTestHub(t *testing.T, perSecond float64, script ...string) (*localHub, *scriptedUpstream) {
+	t.Helper()
 	up := &scriptedUpstream{start: time.Now(), script: script, seen: map[string][]time.Duration{}}
 	c, err := api.NewClient("sk-hub-test", api.WithBaseURL("http://upstream.test"),
-		api.WithHTTPClient(&http.Client{Transport: simulate.Transport(up)}))
+		api.WithHTTPClient(&http.Client{Transport: simulate.Transport(up)}), api.WithRateLimit(perSecond))
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
@@ -84,9 +90,9 @@ func TestLocalHubPollsOnceForEverySubscriberOnAGrowingSchedule(t *testing.T) {
 		var wg sync.WaitGroup
 		results := make([][]string, 3)
 		for i := range results {
-			_, loop := hub.subscribe("t")
+			_, loop := hub.subscribe("t", "")
 			wg.Go(func() {
-				defer hub.unsubscribe(loop)
+				defer hub.unsubscribe(loop, "")
 				results[i] = follow(loop)
 			})
 		}
@@ -102,7 +108,7 @@ func TestLocalHubPollsOnceForEverySubscriberOnAGrowingSchedule(t *testing.T) {
 			}
 		}
 		// The finished task is remembered: no loop, no request.
-		task, loop := hub.subscribe("t")
+		task, loop := hub.subscribe("t", "")
 		if loop != nil || task == nil || task.Status != api.StatusSucceeded {
 			t.Errorf("subscribe after the end = %v, %v; want the remembered SUCCEEDED task", task, loop)
 		}
@@ -115,13 +121,13 @@ func TestLocalHubPollsOnceForEverySubscriberOnAGrowingSchedule(t *testing.T) {
 func TestLocalHubStopsPollingWithTheLastSubscriber(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hub, up := newTestHub(t, "RUNNING")
-		_, first := hub.subscribe("t")
-		_, second := hub.subscribe("t")
+		_, first := hub.subscribe("t", "")
+		_, second := hub.subscribe("t", "")
 		time.Sleep(1500 * time.Millisecond) // polls at 0 and 1 s
-		hub.unsubscribe(first)
+		hub.unsubscribe(first, "")
 		time.Sleep(1100 * time.Millisecond) // the poll at 2.5 s still runs for the second subscriber
 		synctest.Wait()                     // and its answer is in
-		hub.unsubscribe(second)
+		hub.unsubscribe(second, "")
 		time.Sleep(time.Minute)
 		want := []time.Duration{0, time.Second, 2500 * time.Millisecond}
 		if diff := cmp.Diff(want, up.polls("t")); diff != "" {
@@ -133,8 +139,8 @@ func TestLocalHubStopsPollingWithTheLastSubscriber(t *testing.T) {
 func TestLocalHubPollsAtOnceWhenPoked(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		hub, up := newTestHub(t, "RUNNING")
-		_, loop := hub.subscribe("t")
-		defer hub.unsubscribe(loop)
+		_, loop := hub.subscribe("t", "")
+		defer hub.unsubscribe(loop, "")
 		time.Sleep(300 * time.Millisecond)
 		loop.pollNow()
 		time.Sleep(100 * time.Millisecond)
@@ -143,4 +149,52 @@ func TestLocalHubPollsAtOnceWhenPoked(t *testing.T) {
 			t.Errorf("polls of t (-want +got):\n%s", diff)
 		}
 	})
+}
+
+func TestLocalHubPollsTakeTheTurnsOfTheirCaller(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub, up := newLimitedTestHub(t, 10, "RUNNING") // a turn every 100 ms
+		var loops []*pollLoop
+		for i := range 200 {
+			_, loop := hub.subscribe(fmt.Sprint("a-", i), "A")
+			loops = append(loops, loop)
+		}
+		synctest.Wait() // every first poll of A's is sent or queued
+		_, b := hub.subscribe("b", "B")
+		time.Sleep(time.Second)
+		// One of A's first polls went at once and another had the next turn; B's first poll
+		// comes right after it, not after A's 198 others.
+		if diff := cmp.Diff([]time.Duration{200 * time.Millisecond}, up.polls("b")); diff != "" {
+			t.Errorf("polls of b (-want +got):\n%s", diff)
+		}
+		hub.unsubscribe(b, "B")
+		for _, loop := range loops {
+			hub.unsubscribe(loop, "A")
+		}
+	})
+}
+
+func TestPollLoopTakesTheTurnsOfTheCallerThatCameLast(t *testing.T) {
+	l := newPollLoop("t", func() {})
+	steps := []struct {
+		join, leave string
+		want        string
+	}{
+		{join: "A", want: "A"},
+		{join: "B", want: "B"},
+		{join: "A", want: "A"},
+		{leave: "A", want: "A"}, // A still waits, and came after B
+		{leave: "B", want: "A"},
+		{leave: "A", want: ""},
+	}
+	for i, s := range steps {
+		if s.join != "" {
+			l.joinedBy(s.join)
+		} else {
+			l.leftBy(s.leave)
+		}
+		if got := l.caller(); got != s.want {
+			t.Errorf("step %d (join %q, leave %q): caller() = %q, want %q", i, s.join, s.leave, got, s.want)
+		}
+	}
 }

@@ -32,7 +32,7 @@ func newSharedHub(local *localHub, store *coord.Store) *sharedHub {
 	return h
 }
 
-func (h *sharedHub) subscribe(id string) (*api.Task, *pollLoop) {
+func (h *sharedHub) subscribe(id, caller string) (*api.Task, *pollLoop) {
 	if task, ok := h.finished.get(id); ok {
 		return task, nil
 	}
@@ -44,7 +44,7 @@ func (h *sharedHub) subscribe(id string) (*api.Task, *pollLoop) {
 			return task, nil
 		}
 	}
-	return h.join(id, h.run)
+	return h.join(id, caller, h.run)
 }
 
 // recall returns a finished task another process remembered, and remembers it here too.

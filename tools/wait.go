@@ -99,11 +99,11 @@ type waiter struct {
 // When the server stops, the wait answers at once with what it has seen, or, having seen
 // nothing yet, with the next observation.
 func (w *waiter) run(ctx context.Context) (schema.TaskResult, error) {
-	cached, loop := w.h.hub.subscribe(w.taskID)
+	cached, loop := w.h.hub.subscribe(w.taskID, api.CallerOf(ctx))
 	if cached != nil {
 		return w.finished(taskResult(w.taskID, cached)), nil
 	}
-	defer w.h.hub.unsubscribe(loop)
+	defer w.h.hub.unsubscribe(loop, api.CallerOf(ctx))
 	budget := time.NewTimer(time.Until(w.deadline))
 	defer budget.Stop()
 	seen := 0
