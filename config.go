@@ -188,7 +188,7 @@ func newFlagSet(f *flagValues) *flag.FlagSet {
 	fs.DurationVar(&f.maxPollInterval, "max-poll-interval", tools.DefaultMaxPollInterval, "longest pause between polls of a wait")
 	fs.DurationVar(&f.waitTimeout, "wait-timeout", tools.DefaultWaitTimeout, "default budget of one wait_for_video_task call")
 	fs.StringVar(&f.debugAddr, "debug-addr", "", "serve Go's pprof and expvar on this loopback address, e.g. 127.0.0.1:6060 (off by default)")
-	fs.Float64Var(&f.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls (the upstream allows about 20 per account)")
+	fs.Float64Var(&f.maxQPS, "max-qps", 10, "most upstream requests per second, shared by all calls, clients taking turns (the upstream allows about 20 per account)")
 	fs.IntVar(&f.maxConnections, "max-connections", defaultMaxConnections, "most open connections of the sse and http transports, lowered to fit the open-file limit; past it: 503")
 	fs.IntVar(&f.maxSSESessions, "max-sse-sessions", defaultMaxSSESessions, "most open SSE sessions, all clients together; past it: 503")
 	fs.IntVar(&f.maxSSESessionsPerClient, "max-sse-sessions-per-client", defaultMaxSSESessionsPerClient, "most open SSE sessions from one remote address; past it: 503")
