@@ -49,8 +49,8 @@ func NewLimiter(perSecond float64) Limiter {
 // rather than refused. Callers marked urgent (see Urgent) go before the others, but when both
 // queue, routine callers still get routineShare of every routineShare+1 turns: a stream of
 // urgent queries cannot starve the polls of running waits. Within each kind, the callers on
-// whose behalf requests are made (see ForCaller) take turns, so a caller with one request
-// waits for at most one turn of each other caller, however many they have queued. A 429
+// whose behalf requests are made (see ForCaller) take turns, so a caller's only request waits
+// for at most one of each other caller's of its kind, however many they have queued. A 429
 // pauses everyone, not only the caller that saw it.
 type rateLimiter struct {
 	interval time.Duration
@@ -253,9 +253,9 @@ func (q *fairQueue) find(caller string) int {
 	return slices.IndexFunc(q.rotation, func(c *callerQueue) bool { return c.caller == caller })
 }
 
-// ahead is how many turns go before a request of caller's pushed now: each caller ahead of
-// it in the rotation serves one more than it has queued (up to all it has), each behind it
-// as many. A caller that queues nothing yet joins at the back.
+// ahead is how many turns go before a request of caller's pushed now. If caller has k
+// requests queued, each caller ahead of it in the rotation is served up to k+1 times first,
+// and each behind it up to k times. A caller with nothing queued joins at the back.
 func (q *fairQueue) ahead(caller string) int {
 	i := q.find(caller)
 	if i < 0 {

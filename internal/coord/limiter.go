@@ -53,11 +53,12 @@ const minRequestTime = 2 * time.Second
 // this Store shares, as an api.Limiter.
 //
 // Each request first takes a turn from the process's own limiter at the same rate (api's
-// in-process policy, so that within a process urgent first polls still pass routine ones and
-// routine ones keep their share), then a slot from Redis. Across processes, urgency is kept
-// only as routineHorizon allows: routine requests do not queue more than that ahead in Redis,
-// urgent ones do. A 429 pauses every process. With Redis down, the process's own turn is all
-// there is: each process keeps to perSecond on its own.
+// in-process policy, so that within a process urgent first polls still pass routine ones,
+// routine ones keep their share, and the process's clients take turns), then a slot from
+// Redis. Across processes, urgency is kept only as routineHorizon allows: routine requests do
+// not queue more than that ahead in Redis, urgent ones do. A 429 pauses every process. With
+// Redis down, the process's own turn is all there is: each process keeps to perSecond on its
+// own.
 func (s *Store) Limiter(perSecond float64) api.Limiter {
 	return &sharedLimiter{
 		store:    s,
