@@ -316,12 +316,16 @@ func (l *pollLoop) joinedBy(caller string) {
 	l.callers = append(l.callers, caller)
 }
 
-// leftBy undoes joinedBy.
+// leftBy undoes joinedBy, for caller's latest subscriber: the latest is also the cheapest to
+// remove when thousands of one caller's subscribers leave.
 func (l *pollLoop) leftBy(caller string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if i := slices.Index(l.callers, caller); i >= 0 {
-		l.callers = slices.Delete(l.callers, i, i+1)
+	for i := len(l.callers) - 1; i >= 0; i-- {
+		if l.callers[i] == caller {
+			l.callers = slices.Delete(l.callers, i, i+1)
+			return
+		}
 	}
 }
 

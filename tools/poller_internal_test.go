@@ -183,7 +183,7 @@ func TestPollLoopTakesTheTurnsOfTheCallerThatCameLast(t *testing.T) {
 		{join: "A", want: "A"},
 		{join: "B", want: "B"},
 		{join: "A", want: "A"},
-		{leave: "A", want: "A"}, // A still waits, and came after B
+		{leave: "A", want: "B"}, // A's latest left; its first still waits, B came after it
 		{leave: "B", want: "A"},
 		{leave: "A", want: ""},
 	}
