@@ -1,8 +1,8 @@
 package main
 
-// The command line: `get`, `wait` and `create` make their tool calls through the very server an
-// MCP client talks to, by mcp-go's in-process client, and print the structuredContent. What a
-// script sees is what a model sees.
+// The command line: `get`, `wait` and `create` are thin adapters over the tools' domain calls
+// (tools.Server's Query, Wait, Download and Create), which answer as the tools do: what a
+// script sees is the structuredContent a model sees.
 
 import (
 	"bytes"
@@ -11,17 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
-	"math"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 
-	"github.com/mark3labs/mcp-go/client"
-	"github.com/mark3labs/mcp-go/mcp"
+	"github.com/google/jsonschema-go/jsonschema"
 
 	"github.com/video-task-mcp/video-task-mcp/schema"
 	"github.com/video-task-mcp/video-task-mcp/tools"
@@ -40,53 +35,55 @@ type exitCode int
 
 func (e exitCode) Error() string { return "exit status " + strconv.Itoa(int(e)) }
 
-// commandRunner runs one command against an in-process client of the server.
+// taskCalls is what the commands ask of the server: the tools' domain calls, as *tools.Server
+// makes them. An error's text is the message to show.
+type taskCalls interface {
+	Query(ctx context.Context, id string) (schema.TaskResult, error)
+	Wait(ctx context.Context, id string, timeout time.Duration, progress func(message string)) (schema.TaskResult, error)
+	Download(ctx context.Context, id string) (schema.TaskResult, error)
+	Create(ctx context.Context, in schema.CreateVideoTaskInput) (schema.CreateVideoTaskResult, error)
+}
+
+// commandRunner runs one command.
 type commandRunner struct {
-	c           *client.Client
+	tasks       taskCalls
 	progress    *progressLine
 	downloadDir string
 	stdout      io.Writer
 	stderr      io.Writer
-	tokens      int
 }
 
-// runCommand runs cmd against s and prints the outcome; its error is an exitCode, the outcome
+// runCommand runs cmd with tasks and prints the outcome; its error is an exitCode, the outcome
 // already reported on stderr.
-func runCommand(ctx context.Context, cmd *command, cfg config, s *tools.Server, stdout, stderr io.Writer) error {
+func runCommand(ctx context.Context, cmd *command, cfg config, tasks taskCalls, stdout, stderr io.Writer) error {
 	if cfg.apiKey == "" {
 		fmt.Fprintf(stderr, "%s: %s is not set: export it with your API key first, or try --simulate.\n", serverName, cfg.apiKeyVariable)
 		return exitCode(exitError)
 	}
-	c, err := client.NewInProcessClient(s.MCPServer)
-	if err != nil {
-		return commandFailed(ctx, stderr, "creating the in-process client", err)
-	}
-	defer c.Close()
-	if err := c.Start(ctx); err != nil {
-		return commandFailed(ctx, stderr, "starting the in-process client", err)
-	}
-	init := mcp.InitializeRequest{}
-	init.Params.ProtocolVersion = mcp.LATEST_PROTOCOL_VERSION
-	init.Params.ClientInfo = mcp.Implementation{Name: serverName + "-cli", Version: currentVersion()}
-	if _, err := c.Initialize(ctx, init); err != nil {
-		return commandFailed(ctx, stderr, "initializing the in-process client", err)
-	}
-	r := &commandRunner{c: c, progress: newProgressLine(stderr), downloadDir: cfg.downloadDir, stdout: stdout, stderr: stderr}
-	c.OnNotification(r.progress.notify)
+	r := &commandRunner{tasks: tasks, progress: newProgressLine(stderr), downloadDir: cfg.downloadDir, stdout: stdout, stderr: stderr}
 	defer r.progress.clear()
 
 	switch cmd.name {
 	case "get":
-		return r.finish(ctx, r.call(ctx, tools.GetVideoTaskName, map[string]any{"task_id": cmd.args[0]}, "task "+cmd.args[0]), false)
+		id := cmd.args[0]
+		r.progress.start("task " + id)
+		task, err := tasks.Query(ctx, id)
+		return r.finish(ctx, task, err, false)
 	case "wait":
-		return r.finish(ctx, r.wait(ctx, cmd.args[0], cmd.timeout), true)
+		task, err := r.wait(ctx, cmd.args[0], cmd.timeout)
+		return r.finish(ctx, task, err, true)
 	case "create":
+		if !cfg.enableCreate {
+			fmt.Fprintf(stderr, "%s: create is off: add --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
+				serverName, envEnableCreate)
+			return exitCode(exitError)
+		}
 		return r.create(ctx, cmd)
 	}
 	return fmt.Errorf("unknown command %q", cmd.name)
 }
 
-// commandFailed reports a failure of the command's own machinery rather than of a tool call, as
+// commandFailed reports a failure of the command's own machinery rather than of a call, as
 // finish reports those: "interrupted" and exitInterrupted when ctx ended, else the error and
 // exitError. (A plain error would make main exit 2, which says usage.)
 func commandFailed(ctx context.Context, stderr io.Writer, doing string, err error) error {
@@ -98,119 +95,52 @@ func commandFailed(ctx context.Context, stderr io.Writer, doing string, err erro
 	return exitCode(exitError)
 }
 
-// outcome is what a call came to.
-type outcome struct {
-	res *mcp.CallToolResult
-	err error // the call itself failed (a protocol error, or ctx ended)
+// wait waits for task id up to timeout, showing its progress. Free of the ~60 s that hosts
+// allow a call, one wait takes the whole timeout.
+func (r *commandRunner) wait(ctx context.Context, id string, timeout time.Duration) (schema.TaskResult, error) {
+	r.progress.start("task " + id)
+	return r.tasks.Wait(ctx, id, timeout, r.progress.update)
 }
 
-// task is the task result the call returned; ok is false when the call failed or returned
-// something else.
-func (o outcome) task() (_ schema.TaskResult, ok bool) {
-	var r schema.TaskResult
-	if o.err != nil || o.res == nil || o.res.IsError || json.Unmarshal(o.res.RawStructuredContent, &r) != nil || r.TaskID == "" {
-		return schema.TaskResult{}, false
-	}
-	return r, true
-}
-
-// call makes one tool call, with a progress token so that a long call can show its progress.
-func (r *commandRunner) call(ctx context.Context, name string, args map[string]any, label string) outcome {
-	r.tokens++
-	token := fmt.Sprintf("cli-%d", r.tokens)
-	r.progress.start(token, label)
-	defer r.progress.stop()
-	req := mcp.CallToolRequest{}
-	req.Params.Name = name
-	req.Params.Arguments = args
-	req.Params.Meta = &mcp.Meta{ProgressToken: token}
-	res, err := r.c.CallTool(ctx, req)
-	return outcome{res: res, err: err}
-}
-
-// minCallBudget is the least time left for which wait makes another call: a wait call polls
-// at once, and one with less time than the pause between polls would only poll and return.
-const minCallBudget = 10 * time.Second
-
-// wait calls wait_for_video_task until the task ends or timeout passes. Free of the ~60 s
-// that hosts allow a call, one call may wait up to the tool's limit of an hour; longer waits
-// take more calls.
-func (r *commandRunner) wait(ctx context.Context, id string, timeout time.Duration) outcome {
-	deadline := time.Now().Add(timeout)
-	for {
-		secs := int(math.Ceil(time.Until(deadline).Seconds()))
-		secs = min(max(secs, 1), 3600)
-		o := r.call(ctx, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": secs}, "task "+id)
-		if task, ok := o.task(); !ok || task.Done || time.Until(deadline) < minCallBudget {
-			return o
-		}
-	}
-}
-
-// create submits a task and, with --wait, waits for it.
+// create submits a task and, with --wait, waits for it. Its arguments are read as
+// create_video_task reads them: a mistake is a usage error, said before anything is
+// submitted.
 func (r *commandRunner) create(ctx context.Context, cmd *command) error {
-	list, err := r.c.ListTools(ctx, mcp.ListToolsRequest{})
-	if err != nil {
-		return commandFailed(ctx, r.stderr, "listing tools", err)
-	}
-	var tool *mcp.Tool
-	for i := range list.Tools {
-		if list.Tools[i].Name == tools.CreateVideoTaskName {
-			tool = &list.Tools[i]
-		}
-	}
-	if tool == nil {
-		fmt.Fprintf(r.stderr, "%s: create is off: add --enable-create (or set %s=1) to submit tasks; each one is billed.\n",
-			serverName, envEnableCreate)
-		return exitCode(exitError)
-	}
-	args, err := toolArguments(cmd.args, tool.InputSchema.Properties)
+	args, err := toolArguments(cmd.args, schema.CreateVideoTaskInputJSONSchema().Properties)
+	var in schema.CreateVideoTaskInput
 	if err == nil {
-		err = checkCreateArguments(args, tool.InputSchema.Properties)
+		in, err = tools.DecodeCreateInput(args)
 	}
 	if err != nil {
 		fmt.Fprintf(r.stderr, "%s: create: %s\n", serverName, terminalText(err.Error()))
 		return exitCode(exitUsage)
 	}
-	created := r.call(ctx, tools.CreateVideoTaskName, args, "submitting")
-	if !cmd.wait || created.err != nil || created.res.IsError {
-		return r.finish(ctx, created, false)
-	}
-	var task schema.CreateVideoTaskResult
-	if err := json.Unmarshal(created.res.RawStructuredContent, &task); err != nil || task.TaskID == "" {
-		return r.finish(ctx, created, false)
-	}
+	r.progress.start("submitting")
+	created, err := r.tasks.Create(ctx, in)
 	r.progress.clear()
-	fmt.Fprintf(r.stderr, "created task %s; waiting for it\n", terminalText(task.TaskID))
-	return r.finish(ctx, r.wait(ctx, task.TaskID, cmd.timeout), true)
+	if err != nil || !cmd.wait || created.TaskID == "" {
+		return r.report(ctx, created, err)
+	}
+	fmt.Fprintf(r.stderr, "created task %s; waiting for it\n", terminalText(created.TaskID))
+	task, err := r.wait(ctx, created.TaskID, cmd.timeout)
+	return r.finish(ctx, task, err, true)
 }
 
-// finish prints the outcome of the last call, after saving the video when --download-dir asks
-// for it, and returns the exit status. waited says the call was a wait, which fails when it
+// finish prints what a query or wait came to, after saving the video when --download-dir
+// asks for it, and returns the exit status. waited says it was a wait, which fails when it
 // ends before the task does.
-func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) error {
-	o, notSaved := r.save(ctx, o)
-	r.progress.clear()
-	switch {
-	case ctx.Err() != nil:
-		fmt.Fprintf(r.stderr, "%s: interrupted\n", serverName)
-		return exitCode(exitInterrupted)
-	case o.err != nil:
-		fmt.Fprintf(r.stderr, "%s: %s\n", serverName, terminalText(o.err.Error()))
-		return exitCode(exitError)
-	case o.res.IsError:
-		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(contentText(o.res))))
-		return exitCode(exitError)
+func (r *commandRunner) finish(ctx context.Context, task schema.TaskResult, err error, waited bool) error {
+	var notSaved string
+	if err == nil {
+		task, notSaved = r.save(ctx, task)
 	}
-	if err := printResult(r.stdout, o.res); err != nil {
-		return commandFailed(ctx, r.stderr, "printing the result", err)
+	if err := r.report(ctx, task, err); err != nil {
+		return err
 	}
-	task, ok := o.task()
 	switch {
-	case !ok:
 	case r.downloadDir != "" && task.TaskStatus == "SUCCEEDED" && task.VideoURL != "" && task.LocalPath == "":
 		if notSaved == "" {
-			notSaved = task.Summary // download_video's own, which says why saving failed
+			notSaved = task.Summary // the download's own, which says why saving failed
 		}
 		fmt.Fprintln(r.stderr, terminalText(notSaved))
 		return exitCode(exitError)
@@ -221,39 +151,54 @@ func (r *commandRunner) finish(ctx context.Context, o outcome, waited bool) erro
 	return nil
 }
 
-// save saves the video of a SUCCEEDED task when --download-dir asks for it, and returns
-// download_video's outcome in place of o. When download_video answers with an error result
-// (its query failed), o stays as it was and notSaved says why there is no local_path.
-func (r *commandRunner) save(ctx context.Context, o outcome) (_ outcome, notSaved string) {
-	task, ok := o.task()
-	if !ok || r.downloadDir == "" || task.TaskStatus != "SUCCEEDED" {
-		return o, ""
+// report ends the progress line and prints a call's result on stdout, or its failure on
+// stderr with its exit status.
+func (r *commandRunner) report(ctx context.Context, result any, err error) error {
+	r.progress.clear()
+	switch {
+	case ctx.Err() != nil:
+		fmt.Fprintf(r.stderr, "%s: interrupted\n", serverName)
+		return exitCode(exitInterrupted)
+	case err != nil:
+		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(err.Error())))
+		return exitCode(exitError)
 	}
-	saved := r.call(ctx, tools.DownloadVideoName, map[string]any{"task_id": task.TaskID}, "saving the video of task "+task.TaskID)
-	if saved.err != nil || !saved.res.IsError {
-		return saved, ""
+	if err := printResult(r.stdout, result); err != nil {
+		return commandFailed(ctx, r.stderr, "printing the result", err)
 	}
-	return o, fmt.Sprintf("The video of task %s was not saved. %s", task.TaskID, strings.TrimSpace(contentText(saved.res)))
+	return nil
 }
 
-// printResult prints a result's structuredContent, indented, in the server's field order, with
-// & < > as themselves so that a URL can be copied as it is, and every character a terminal may
-// act on as a JSON escape (see escapeControls).
-func printResult(w io.Writer, res *mcp.CallToolResult) error {
-	raw := res.RawStructuredContent
-	if len(raw) == 0 {
-		var err error
-		if raw, err = json.Marshal(res.StructuredContent); err != nil {
-			return err
-		}
+// save saves the video of a SUCCEEDED task when --download-dir asks for it, and returns the
+// download's result in place of task. When the download fails (its query failed), task stays
+// as it was and notSaved says why there is no local_path.
+func (r *commandRunner) save(ctx context.Context, task schema.TaskResult) (_ schema.TaskResult, notSaved string) {
+	if r.downloadDir == "" || task.TaskStatus != "SUCCEEDED" {
+		return task, ""
+	}
+	r.progress.start("saving the video of task " + task.TaskID)
+	saved, err := r.tasks.Download(ctx, task.TaskID)
+	if err != nil {
+		return task, fmt.Sprintf("The video of task %s was not saved. %s", task.TaskID, strings.TrimSpace(err.Error()))
+	}
+	return saved, ""
+}
+
+// printResult prints a result as indented JSON, in its fields' order, with & < > as
+// themselves so that a URL can be copied as it is, and every character a terminal may act on as
+// a JSON escape (see escapeControls).
+func printResult(w io.Writer, result any) error {
+	raw, err := json.Marshal(result)
+	if err != nil {
+		return err
 	}
 	var out bytes.Buffer
 	if err := json.Indent(&out, raw, "", "  "); err != nil {
-		return fmt.Errorf("the result is not JSON: %w", err)
+		return err
 	}
 	b := escapeControls(unescapeHTML(out.Bytes()))
 	b = append(b, '\n')
-	_, err := w.Write(b)
+	_, err = w.Write(b)
 	return err
 }
 
@@ -345,8 +290,9 @@ func escapeControls(b []byte) []byte {
 
 // toolArguments builds a tool's arguments from KEY=VALUE words and JSON objects, later words
 // winning. A value is read as its property's schema type says: text for strings, a number for
-// integers and numbers, true or false for booleans, JSON for arrays and objects.
-func toolArguments(words []string, properties map[string]any) (map[string]any, error) {
+// integers and numbers, true or false for booleans, JSON for arrays and objects; the tool's
+// own decoding then checks them.
+func toolArguments(words []string, properties map[string]*jsonschema.Schema) (map[string]any, error) {
 	args := map[string]any{}
 	for _, w := range words {
 		if strings.HasPrefix(strings.TrimSpace(w), "{") {
@@ -363,51 +309,17 @@ func toolArguments(words []string, properties map[string]any) (map[string]any, e
 		if !ok || key == "" {
 			return nil, fmt.Errorf("%q is neither KEY=VALUE nor a JSON object", truncateWord(w))
 		}
-		v, err := typedValue(value, propertyType(properties[key]))
+		var typ string
+		if p := properties[key]; p != nil {
+			typ = p.Type
+		}
+		v, err := typedValue(value, typ)
 		if err != nil {
 			return nil, fmt.Errorf("%s=%s: %v", key, truncateWord(value), err)
 		}
 		args[key] = v
 	}
 	return args, nil
-}
-
-// checkCreateArguments refuses what create_video_task would refuse as invalid input, in the
-// words of schema.CreateVideoTaskInput: a mistake in the arguments is a usage error, said
-// before anything is submitted.
-func checkCreateArguments(args, properties map[string]any) error {
-	var unknown []string
-	for k := range args {
-		if _, ok := properties[k]; !ok {
-			unknown = append(unknown, strconv.Quote(truncateWord(k)))
-		}
-	}
-	if len(unknown) > 0 {
-		known := slices.Sorted(maps.Keys(properties))
-		slices.Sort(unknown)
-		return fmt.Errorf("unknown argument %s; create takes %s", strings.Join(unknown, ", "), strings.Join(known, ", "))
-	}
-	raw, err := json.Marshal(args)
-	if err != nil {
-		return err
-	}
-	var in schema.CreateVideoTaskInput
-	if err := json.Unmarshal(raw, &in); err != nil {
-		if te, ok := errors.AsType[*json.UnmarshalTypeError](err); ok {
-			return fmt.Errorf("%s: want %s, not a %s", te.Field, propertyType(properties[te.Field]), te.Value)
-		}
-		return err
-	}
-	if _, err := in.Validate(); err != nil {
-		return errors.New(strings.ReplaceAll(err.Error(), "\n", "; "))
-	}
-	return nil
-}
-
-func propertyType(p any) string {
-	m, _ := p.(map[string]any)
-	t, _ := m["type"].(string)
-	return t
 }
 
 func typedValue(s, typ string) (any, error) {
@@ -447,26 +359,13 @@ func truncateWord(s string) string {
 	return s
 }
 
-func contentText(res *mcp.CallToolResult) string {
-	var parts []string
-	for _, c := range res.Content {
-		if t, ok := mcp.AsTextContent(c); ok {
-			parts = append(parts, t.Text)
-		}
-	}
-	return strings.Join(parts, "\n")
-}
-
 // progressLine shows the progress of the current call on one line of a terminal, rewritten in
-// place and cleared at the end. On anything but a terminal it shows nothing.
+// place and cleared at the end. On anything but a terminal it shows nothing. The calls report
+// their progress on the command's own goroutine.
 type progressLine struct {
-	w io.Writer // nil: not a terminal
-
-	mu      sync.Mutex
-	token   string // the current call's progress token; "" between calls
-	label   string
-	started time.Time
-	shown   bool
+	w     io.Writer // nil: not a terminal
+	label string
+	shown bool
 }
 
 func newProgressLine(stderr io.Writer) *progressLine {
@@ -480,38 +379,17 @@ func newProgressLine(stderr io.Writer) *progressLine {
 // rewritten in place.
 const maxProgressWidth = 78
 
-func (p *progressLine) start(token, label string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.token, p.label, p.started = token, label, time.Now()
+// start shows that a call about label has started.
+func (p *progressLine) start(label string) {
+	p.label = label
 	p.show(label + "…")
 }
 
-// stop ignores notifications that arrive after their call returned.
-func (p *progressLine) stop() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.token = ""
-}
-
-func (p *progressLine) notify(n mcp.JSONRPCNotification) {
-	if n.Method != "notifications/progress" {
-		return
-	}
-	fields := n.Params.AdditionalFields
-	message, _ := fields["message"].(string)
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.token == "" || fmt.Sprint(fields["progressToken"]) != p.token {
-		return
-	}
-	if message == "" {
-		message = fmt.Sprintf("working; %.0f s", time.Since(p.started).Seconds())
-	}
+// update shows what the current call reports.
+func (p *progressLine) update(message string) {
 	p.show(p.label + ": " + message)
 }
 
-// show rewrites the line; the caller holds p.mu.
 func (p *progressLine) show(line string) {
 	if p.w == nil {
 		return
@@ -525,8 +403,6 @@ func (p *progressLine) show(line string) {
 }
 
 func (p *progressLine) clear() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.w != nil && p.shown {
 		fmt.Fprint(p.w, "\r\x1b[2K")
 		p.shown = false

@@ -14,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/lmittmann/tint"
-	"github.com/mark3labs/mcp-go/mcp"
 )
 
 // Hostile strings an upstream may send: a terminal title, a cleared screen, a forged log line,
@@ -142,11 +141,8 @@ func TestCommandsEscapeControlCharacters(t *testing.T) {
 func TestProgressLineEscapes(t *testing.T) {
 	var out bytes.Buffer
 	p := &progressLine{w: &out}
-	n := mcp.JSONRPCNotification{}
-	n.Method = "notifications/progress"
-	n.Params.AdditionalFields = map[string]any{"progressToken": "cli-1", "progress": 1, "message": hostileStatus + "; " + hostileMessage}
-	p.start("cli-1", "task \x1b]0;x\x07")
-	p.notify(n)
+	p.start("task \x1b]0;x\x07")
+	p.update(hostileStatus + "; " + hostileMessage)
 	p.clear()
 	// The line's own "\r\x1b[2K" rewrites it; nothing else may act on the terminal.
 	rest := strings.ReplaceAll(out.String(), "\r\x1b[2K", "")

@@ -19,9 +19,9 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/mark3labs/mcp-go/mcp"
-	"github.com/mark3labs/mcp-go/server"
+	"github.com/google/jsonschema-go/jsonschema"
 
+	"github.com/video-task-mcp/video-task-mcp/schema"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
@@ -391,12 +391,12 @@ func TestCommandLogLevel(t *testing.T) {
 }
 
 func TestToolArguments(t *testing.T) {
-	props := map[string]any{
-		"prompt":        map[string]any{"type": "string"},
-		"duration":      map[string]any{"type": "integer"},
-		"ratio":         map[string]any{"type": "number"},
-		"prompt_extend": map[string]any{"type": "boolean"},
-		"tags":          map[string]any{"type": "array"},
+	props := map[string]*jsonschema.Schema{
+		"prompt":        {Type: "string"},
+		"duration":      {Type: "integer"},
+		"ratio":         {Type: "number"},
+		"prompt_extend": {Type: "boolean"},
+		"tags":          {Type: "array"},
 	}
 	got, err := toolArguments([]string{`{"prompt":"from json","seed":7}`, "prompt=a=b fox", "duration=5", "ratio=1.5", "prompt_extend=false", `tags=["x"]`, "other=12"}, props)
 	if err != nil {
@@ -433,18 +433,10 @@ func TestUnescapeHTML(t *testing.T) {
 func TestProgressLine(t *testing.T) {
 	var out bytes.Buffer
 	p := &progressLine{w: &out}
-	note := func(token, message string) mcp.JSONRPCNotification {
-		n := mcp.JSONRPCNotification{}
-		n.Method = "notifications/progress"
-		n.Params.AdditionalFields = map[string]any{"progressToken": token, "progress": 1, "message": message}
-		return n
-	}
-	p.start("cli-1", "task x")
-	p.notify(note("cli-1", "RUNNING; waited 3 s"))
-	p.notify(note("other", "not ours"))
-	p.stop()
-	p.notify(note("cli-1", "too late"))
+	p.start("task x")
+	p.update("RUNNING; waited 3 s")
 	p.clear()
+	p.clear() // nothing shown since
 	want := "\r\x1b[2Ktask x…\r\x1b[2Ktask x: RUNNING; waited 3 s\r\x1b[2K"
 	if got := out.String(); got != want {
 		t.Errorf("progress output = %q, want %q", got, want)
@@ -452,83 +444,104 @@ func TestProgressLine(t *testing.T) {
 
 	long := &progressLine{w: &out}
 	out.Reset()
-	long.start("t", strings.Repeat("x", 200))
+	long.start(strings.Repeat("x", 200))
 	if n := len([]rune(strings.TrimPrefix(out.String(), "\r\x1b[2K"))); n > maxProgressWidth {
 		t.Errorf("a progress line of %d characters; at most %d fit without wrapping", n, maxProgressWidth)
 	}
 
 	var silent bytes.Buffer
 	quiet := newProgressLine(&silent) // not a terminal
-	quiet.start("t", "task x")
-	quiet.notify(note("t", "RUNNING"))
+	quiet.start("task x")
+	quiet.update("RUNNING")
 	quiet.clear()
 	if silent.Len() != 0 {
 		t.Errorf("progress written to a non-terminal: %q", silent.String())
 	}
 }
 
-// fakeToolServer is an MCP server for runCommand with the given tools (none: no tool
-// capability at all), so that a test can make the in-process client or a tool fail as the
-// real server cannot be made to.
-func fakeToolServer(tls map[string]server.ToolHandlerFunc, opts ...server.ServerOption) *tools.Server {
-	if len(tls) > 0 {
-		opts = append(opts, server.WithToolCapabilities(false))
-	}
-	s := server.NewMCPServer("fake", "1", opts...)
-	for name, handler := range tls {
-		s.AddTool(mcp.NewTool(name), handler)
-	}
-	return &tools.Server{MCPServer: s}
+// fakeTasks answers the commands' calls as a test says, so that a test can make a call fail
+// as the real server cannot be made to. A call it was not given fails.
+type fakeTasks struct {
+	query    func(ctx context.Context, id string) (schema.TaskResult, error)
+	download func(ctx context.Context, id string) (schema.TaskResult, error)
 }
 
-// succeededTask answers as get_video_task does for a SUCCEEDED task with downloads on.
-func succeededTask(_ context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-	id := req.GetString("task_id", "")
-	return mcp.NewToolResultStructured(map[string]any{
-		"task_id":     id,
-		"task_status": "SUCCEEDED",
-		"done":        true,
-		"video_url":   "https://example.com/v.mp4?a=1&b=2",
-		"summary":     "The video is ready. To keep the video after the link expires, call download_video with the same task_id.",
-	}, "Task "+id+": SUCCEEDED."), nil
+var errNotExpected = errors.New("a call the test did not expect")
+
+func (f fakeTasks) Query(ctx context.Context, id string) (schema.TaskResult, error) {
+	if f.query == nil {
+		return schema.TaskResult{}, errNotExpected
+	}
+	return f.query(ctx, id)
+}
+
+func (f fakeTasks) Wait(context.Context, string, time.Duration, func(string)) (schema.TaskResult, error) {
+	return schema.TaskResult{}, errNotExpected
+}
+
+func (f fakeTasks) Download(ctx context.Context, id string) (schema.TaskResult, error) {
+	if f.download == nil {
+		return schema.TaskResult{}, errNotExpected
+	}
+	return f.download(ctx, id)
+}
+
+func (f fakeTasks) Create(context.Context, schema.CreateVideoTaskInput) (schema.CreateVideoTaskResult, error) {
+	return schema.CreateVideoTaskResult{}, errNotExpected
+}
+
+// succeededTask answers as Query does for a SUCCEEDED task with downloads on.
+func succeededTask(_ context.Context, id string) (schema.TaskResult, error) {
+	return schema.TaskResult{
+		TaskID:     id,
+		TaskStatus: "SUCCEEDED",
+		Done:       true,
+		VideoURL:   "https://example.com/v.mp4?a=1&b=2",
+		Summary:    "The video is ready. To keep the video after the link expires, call download_video with the same task_id.",
+	}, nil
 }
 
 type failingWriter struct{}
 
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
-// TestCommandFailures: what goes wrong around the tool calls is said on stderr, and exits 1
+// TestCommandFailures: what goes wrong in or around the calls is said on stderr, and exits 1
 // (not 2, which main uses for usage errors), or 130 when interrupted.
 func TestCommandFailures(t *testing.T) {
 	cfg := config{apiKey: "key", apiKeyVariable: "GPTGE_API_KEY"}
-	refuseAll := &server.Hooks{}
-	refuseAll.AddOnRequestInitialization(func(context.Context, any, any) error { return errors.New("refused by the test") })
 	get := &command{name: "get", args: []string{"t1"}}
+	const why = "Could not query task t1: connection reset by the test. Try again."
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
 	tests := []struct {
 		name       string
-		cmd        *command
-		s          *tools.Server
+		ctx        context.Context
+		tasks      fakeTasks
 		stdout     io.Writer
-		wantStderr []string
+		wantCode   exitCode
+		wantStderr string
 	}{
 		{
-			name:       "initialize fails",
-			cmd:        get,
-			s:          fakeToolServer(map[string]server.ToolHandlerFunc{tools.GetVideoTaskName: succeededTask}, server.WithHooks(refuseAll)),
-			wantStderr: []string{"initializing the in-process client", "refused by the test"},
-		},
-		{
-			name:       "listing tools fails",
-			cmd:        &command{name: "create", args: []string{"model=m"}},
-			s:          fakeToolServer(nil),
-			wantStderr: []string{"listing tools"},
+			name:       "the query fails",
+			tasks:      fakeTasks{query: func(context.Context, string) (schema.TaskResult, error) { return schema.TaskResult{}, errors.New(why) }},
+			wantCode:   exitError,
+			wantStderr: why + "\n",
 		},
 		{
 			name:       "printing the result fails",
-			cmd:        get,
-			s:          fakeToolServer(map[string]server.ToolHandlerFunc{tools.GetVideoTaskName: succeededTask}),
+			tasks:      fakeTasks{query: succeededTask},
 			stdout:     failingWriter{},
-			wantStderr: []string{"printing the result", "disk full"},
+			wantCode:   exitError,
+			wantStderr: "video-task-mcp: printing the result: disk full\n",
+		},
+		{
+			name: "interrupted",
+			ctx:  cancelled,
+			tasks: fakeTasks{query: func(ctx context.Context, _ string) (schema.TaskResult, error) {
+				return schema.TaskResult{}, ctx.Err()
+			}},
+			wantCode:   exitInterrupted,
+			wantStderr: "video-task-mcp: interrupted\n",
 		},
 	}
 	for _, tt := range tests {
@@ -538,15 +551,17 @@ func TestCommandFailures(t *testing.T) {
 			if w == nil {
 				w = &stdout
 			}
-			err := runCommand(context.Background(), tt.cmd, cfg, tt.s, w, &stderr)
-			var code exitCode
-			if !errors.As(err, &code) || code != exitError {
-				t.Fatalf("runCommand = %v, want exit status %d; stderr %q", err, exitError, stderr.String())
+			ctx := tt.ctx
+			if ctx == nil {
+				ctx = context.Background()
 			}
-			for _, want := range tt.wantStderr {
-				if !strings.Contains(stderr.String(), want) {
-					t.Errorf("stderr = %q, want it to say %q", stderr.String(), want)
-				}
+			err := runCommand(ctx, get, cfg, tt.tasks, w, &stderr)
+			var code exitCode
+			if !errors.As(err, &code) || code != tt.wantCode {
+				t.Fatalf("runCommand = %v, want exit status %d; stderr %q", err, tt.wantCode, stderr.String())
+			}
+			if stderr.String() != tt.wantStderr {
+				t.Errorf("stderr = %q, want %q", stderr.String(), tt.wantStderr)
 			}
 			if stdout.Len() != 0 {
 				t.Errorf("stdout = %q, want nothing", stdout.String())
@@ -554,31 +569,29 @@ func TestCommandFailures(t *testing.T) {
 		})
 	}
 
-	t.Run("interrupted", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
-		cancel()
+	t.Run("interrupted around a call", func(t *testing.T) {
 		var stderr bytes.Buffer
-		err := commandFailed(ctx, &stderr, "initializing the in-process client", context.Canceled)
+		err := commandFailed(cancelled, &stderr, "printing the result", context.Canceled)
 		if code, ok := err.(exitCode); !ok || code != exitInterrupted || !strings.Contains(stderr.String(), "interrupted") {
 			t.Errorf("commandFailed after an interrupt = %v, stderr %q; want exit status %d and \"interrupted\"", err, stderr.String(), exitInterrupted)
 		}
 	})
 }
 
-// TestCommandDownloadErrorResult: when download_video answers with an error result (its query
-// of the task failed), the task's result is still printed, and stderr says why the video was not
-// saved rather than repeating the result's advice to call download_video.
+// TestCommandDownloadErrorResult: when the download fails (its query of the task failed), the
+// task's result is still printed, and stderr says why the video was not saved rather than
+// repeating the result's advice to call download_video.
 func TestCommandDownloadErrorResult(t *testing.T) {
 	const why = "Could not query task t1: connection reset by the test. Try again."
-	s := fakeToolServer(map[string]server.ToolHandlerFunc{
-		tools.GetVideoTaskName: succeededTask,
-		tools.DownloadVideoName: func(context.Context, mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-			return mcp.NewToolResultError(why), nil
+	tasks := fakeTasks{
+		query: succeededTask,
+		download: func(context.Context, string) (schema.TaskResult, error) {
+			return schema.TaskResult{}, errors.New(why)
 		},
-	})
+	}
 	cfg := config{apiKey: "key", apiKeyVariable: "GPTGE_API_KEY", downloadDir: t.TempDir()}
 	var stdout, stderr bytes.Buffer
-	err := runCommand(context.Background(), &command{name: "get", args: []string{"t1"}}, cfg, s, &stdout, &stderr)
+	err := runCommand(context.Background(), &command{name: "get", args: []string{"t1"}}, cfg, tasks, &stdout, &stderr)
 	var code exitCode
 	if !errors.As(err, &code) || code != exitError {
 		t.Fatalf("runCommand = %v, want exit status %d; stderr %q", err, exitError, stderr.String())

@@ -36,7 +36,12 @@ type failure struct {
 
 // errorResult is the error result of a failed call.
 func (h *handlers) errorResult(op operation, taskID string, err error) *mcp.CallToolResult {
-	return mcp.NewToolResultError(truncate(h.describeError(op, taskID, err), maxErrorText))
+	return mcp.NewToolResultError(h.errorText(op, taskID, err))
+}
+
+// errorText is the text of a failed call: describeError's, within maxErrorText.
+func (h *handlers) errorText(op operation, taskID string, err error) string {
+	return truncate(h.describeError(op, taskID, err), maxErrorText)
 }
 
 // describeError is the one place that turns an error into the message a model reads: what

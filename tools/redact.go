@@ -1,6 +1,7 @@
 package tools
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 
@@ -40,21 +41,36 @@ func redactResults(r *redact.Redactor) server.ToolHandlerMiddleware {
 }
 
 // redactStructured returns v, or, when its JSON carries a secret, that JSON redacted and
-// decoded again. The redactor replaces a secret inside a JSON string with plain text, so the
-// JSON stays valid.
+// decoded again.
 func redactStructured(r *redact.Redactor, v any) any {
-	raw, err := json.Marshal(v)
-	if err != nil {
-		return v
-	}
-	clean := r.Bytes(raw)
-	if len(clean) == len(raw) && string(clean) == string(raw) {
-		return v
-	}
-	var out any
-	if json.Unmarshal(clean, &out) != nil {
+	out, ok := redactJSON(r, v)
+	if !ok {
 		// Not expected; rather no structured content than a secret in it.
 		return map[string]any{"redacted": true}
 	}
 	return out
+}
+
+// redactJSON returns v, or, when its JSON carries one of r's secrets, that JSON redacted and
+// decoded again into a T; ok is false when that fails. The redactor replaces a secret inside a
+// JSON string with plain text, so the JSON stays valid.
+func redactJSON[T any](r *redact.Redactor, v T) (_ T, ok bool) {
+	if !r.Active() {
+		return v, true
+	}
+	raw, err := json.Marshal(v)
+	if err != nil {
+		var zero T
+		return zero, false
+	}
+	clean := r.Bytes(raw)
+	if bytes.Equal(clean, raw) {
+		return v, true
+	}
+	var out T
+	if json.Unmarshal(clean, &out) != nil {
+		var zero T
+		return zero, false
+	}
+	return out, true
 }

@@ -86,23 +86,29 @@ var errShutdown = errors.New("server shutting down")
 
 func (c *callCounter) middleware(next server.ToolHandlerFunc) server.ToolHandlerFunc {
 	return func(ctx context.Context, req mcp.CallToolRequest) (*mcp.CallToolResult, error) {
-		ctx, cancel := context.WithCancelCause(ctx)
-		defer cancel(nil)
-		c.mu.Lock()
-		if len(c.running) == 0 {
-			c.idle = make(chan struct{})
-		}
-		c.running[&cancel] = struct{}{}
-		c.mu.Unlock()
-		defer func() {
-			c.mu.Lock()
-			delete(c.running, &cancel)
-			if len(c.running) == 0 {
-				close(c.idle)
-			}
-			c.mu.Unlock()
-		}()
+		ctx, done := c.start(ctx)
+		defer done()
 		return next(ctx, req)
+	}
+}
+
+// start counts a call that runs under the returned context until it calls done.
+func (c *callCounter) start(ctx context.Context) (_ context.Context, done func()) {
+	ctx, cancel := context.WithCancelCause(ctx)
+	c.mu.Lock()
+	if len(c.running) == 0 {
+		c.idle = make(chan struct{})
+	}
+	c.running[&cancel] = struct{}{}
+	c.mu.Unlock()
+	return ctx, func() {
+		c.mu.Lock()
+		delete(c.running, &cancel)
+		if len(c.running) == 0 {
+			close(c.idle)
+		}
+		c.mu.Unlock()
+		cancel(nil)
 	}
 }
 
@@ -139,15 +145,17 @@ func recoverPanics(logger *slog.Logger) server.ToolHandlerMiddleware {
 		return func(ctx context.Context, req mcp.CallToolRequest) (result *mcp.CallToolResult, err error) {
 			defer func() {
 				if r := recover(); r != nil {
-					logger.ErrorContext(ctx, "tool handler panicked", "tool", req.Params.Name,
-						"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-					result = mcp.NewToolResultError(fmt.Sprintf(
-						"Internal error in %s: the server hit a bug and recovered. Try again; if it repeats, report it with the server log.",
-						req.Params.Name))
-					err = nil
+					result, err = mcp.NewToolResultError(panicked(ctx, logger, req.Params.Name, r)), nil
 				}
 			}()
 			return next(ctx, req)
 		}
 	}
+}
+
+// panicked logs the panic r of a call of tool, with its stack, and returns what the caller is
+// told.
+func panicked(ctx context.Context, logger *slog.Logger, tool string, r any) string {
+	logger.ErrorContext(ctx, "tool handler panicked", "tool", tool, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+	return fmt.Sprintf("Internal error in %s: the server hit a bug and recovered. Try again; if it repeats, report it with the server log.", tool)
 }

@@ -7,7 +7,8 @@
 // Each tool is parse → domain call → render: its arguments are decoded into the contract's
 // input type (inputDecoder), a plain function over schema types does the work (query, wait,
 // download, create), and toolFunc wraps the two once; describeError alone words a failure for
-// the model. The video-task:// resource and download_video call query itself.
+// the model. The video-task:// resource and download_video call query itself, and the
+// Server's Query, Wait, Download and Create make the domain calls for callers outside MCP.
 package tools
 
 import (
@@ -78,6 +79,8 @@ const Instructions = "Follows Alibaba Bailian (Wan) video-generation tasks submi
 // Server is the MCP server with its tools, and what a transport needs to stop it well.
 type Server struct {
 	*server.MCPServer
+	h        *handlers
+	redactor *redact.Redactor
 	inflight *callCounter
 	stopping chan struct{} // closed by Shutdown
 	stopOnce sync.Once
@@ -90,6 +93,7 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 	calls := newSessionCalls()
 	inflight := newCallCounter()
 	stopping := make(chan struct{})
+	redactor := redact.New(deps.Secrets...)
 	hooks := &server.Hooks{}
 	hooks.AddOnUnregisterSession(calls.onUnregister)
 	base := []server.ServerOption{
@@ -102,14 +106,14 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 		server.WithHooks(hooks),
 		// Outermost first: recovery sees panics from everything inside it, and its result
 		// is redacted too.
-		server.WithToolHandlerMiddleware(redactResults(redact.New(deps.Secrets...))),
+		server.WithToolHandlerMiddleware(redactResults(redactor)),
 		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
 		server.WithToolHandlerMiddleware(inflight.middleware),
 		server.WithToolHandlerMiddleware(calls.middleware),
 	}
 	s := server.NewMCPServer(name, version, append(base, opts...)...)
-	register(s, deps, stopping)
-	return &Server{MCPServer: s, inflight: inflight, stopping: stopping}
+	h := register(s, deps, stopping)
+	return &Server{MCPServer: s, h: h, redactor: redactor, inflight: inflight, stopping: stopping}
 }
 
 // Shutdown stops the tool calls: running waits answer at once with their latest status and
@@ -129,8 +133,8 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // register adds to s the query tools, the tools deps enable (download_video with a
 // DownloadDir, create_video_task with EnableCreate), the video-task:// resource template, and
 // a video-task:// resource for each finished task the server remembers. The waits and
-// downloads stop early once stopping is closed.
-func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
+// downloads stop early once stopping is closed. It returns the handlers it registered.
+func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) *handlers {
 	h := newHandlers(deps, stopping)
 	s.AddTool(getVideoTaskTool(), h.getVideoTask().handler(h))
 	s.AddTool(waitForVideoTaskTool(h.waitTimeout), h.waitForVideoTask().handler(h))
@@ -140,9 +144,10 @@ func register(s *server.MCPServer, deps Deps, stopping <-chan struct{}) {
 	s.AddResourceTemplate(taskResourceTemplate(), h.readTaskResource)
 	listed := &finishedResources{srv: s, handler: h.readTaskResource}
 	h.finished.onAdd, h.finished.onRemove = listed.added, listed.removed
-	if deps.EnableCreate {
+	if h.createEnabled {
 		s.AddTool(createVideoTaskTool(), h.createVideoTask().handler(h))
 	}
+	return h
 }
 
 // How many finished tasks are remembered, and for how long. A finished task never changes,
@@ -164,6 +169,7 @@ type handlers struct {
 	stopping        <-chan struct{}
 	logger          *slog.Logger
 	downloads       *download.Downloader // nil: downloads are off
+	createEnabled   bool
 }
 
 func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
@@ -174,6 +180,7 @@ func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
 		waitTimeout:     d.WaitTimeout,
 		keyVariable:     d.apiKeyVariable(),
 		stopping:        stopping,
+		createEnabled:   d.EnableCreate,
 		logger:          d.logger(),
 	}
 	if h.pollInterval <= 0 {
