@@ -2,6 +2,7 @@ package tools_test
 
 import (
 	"context"
+	"errors"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -129,5 +130,42 @@ func TestDecodeCreateInput(t *testing.T) {
 	_, err = tools.DecodeCreateInput(map[string]any{"model": "wan2.5-t2v-preview", "prompt": "a fox", "duration": 7.5, "colour": "red"})
 	if err == nil || !strings.Contains(err.Error(), `unknown argument "colour"`) || !strings.Contains(err.Error(), "duration must be a whole number") {
 		t.Errorf("DecodeCreateInput of an unknown argument and a fraction: %v; want both named", err)
+	}
+}
+
+// TestDirectCallsStopWithTheServer: a direct wait is one of the calls Shutdown waits for, and
+// answers with the latest status once the server stops.
+func TestDirectCallsStopWithTheServer(t *testing.T) {
+	f := newFakeUpstream(t)
+	f.script("slow", taskBody("slow", "RUNNING", ""))
+	s := tools.NewServer("video-task-mcp", "test", testDeps(t, f, testToken))
+	polled, release := make(chan struct{}), make(chan struct{})
+	type outcome struct {
+		r   schema.TaskResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		first := true
+		r, err := s.Wait(context.Background(), "slow", time.Hour, func(string) {
+			if first {
+				first = false
+				close(polled)
+				<-release // the wait is running until the test lets it go on
+			}
+		})
+		done <- outcome{r, err}
+	}()
+	<-polled
+	// With the wait held inside its call, a Shutdown that may not wait must report it running.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := s.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Errorf("Shutdown with a direct wait running = %v, want %v", err, context.Canceled)
+	}
+	close(release)
+	o := <-done
+	if o.err != nil || o.r.Done || o.r.TaskStatus != "RUNNING" || !strings.Contains(o.r.Summary, "shutting down") {
+		t.Errorf("Wait = %+v, %v; want RUNNING, not done, and the advice to call again", o.r, o.err)
 	}
 }
