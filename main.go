@@ -83,7 +83,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		}
 		defer shared.Close()
 		limiter = shared.Limiter(cfg.maxQPS)
-		logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key", "redis", shared.Addr())
+		logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key", "redis", shared.Addr(), "instance", shared.Instance())
 	}
 	opts := []api.Option{
 		api.WithBaseURL(cfg.baseURL),

@@ -9,6 +9,7 @@
 //	go run ./loadtest -mode all             # everything BENCHMARKS.md reports
 //	go run ./loadtest -mode held -n 1000    # connections whose declared body never comes
 //	go run ./loadtest -mode second-client -n 2000  # another client's calls under one client's load
+//	go run ./loadtest -mode replicas -max-qps 20    # three servers sharing one Redis (redis-server), and without it
 //
 // It builds the server from this module (or runs -bin), prints its figures, and exits non-zero
 // when a correctness check fails: a wait lost, the upstream rate above --max-qps, or a task
@@ -60,7 +61,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, stdio-limits, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), or all")
+	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, stdio-limits, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), replicas (three servers sharing one Redis, with one killed, with Redis stopped, and without Redis; needs redis-server), or all")
 	flag.StringVar(&o.bin, "bin", "", "server binary to run (default: go build this module into a temporary directory)")
 	flag.IntVar(&o.n, "n", 1000, "concurrent wait_for_video_task calls")
 	flag.IntVar(&o.ids, "ids", 200, "distinct task ids the waits are spread over (callers come in groups on the same id)")
@@ -117,13 +118,13 @@ func fatalf(format string, args ...any) {
 func run(ctx context.Context, o options) ([]string, error) {
 	modes := []string{o.mode}
 	if o.mode == "all" {
-		modes = []string{"size", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "waits", "one-id", "default-qps"}
+		modes = []string{"size", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "waits", "one-id", "default-qps", "replicas"}
 	}
 	for _, m := range modes {
 		switch m {
-		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "size", "held", "second-client":
+		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "size", "held", "second-client", "replicas":
 		default:
-			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, stdio-limits, size, held, second-client or all", m)
+			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, stdio-limits, size, held, second-client, replicas or all", m)
 		}
 	}
 	if o.n < 1 || o.ids < 1 || o.polls < 1 || o.maxQPS <= 0 || o.runningProbes < 1 {
@@ -178,6 +179,8 @@ func run(ctx context.Context, o options) ([]string, error) {
 			if err = runSecondClient(ctx, bin, o, "sse"); err == nil {
 				err = runSecondClient(ctx, bin, o, "http")
 			}
+		case "replicas":
+			f, err = runReplicas(ctx, bin, workDir, o)
 		case "default-qps":
 			def := o
 			def.maxQPS = 10

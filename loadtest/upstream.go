@@ -28,7 +28,13 @@ const upstreamPrefix = "/relay"
 const (
 	runningPrefix = "run-"  // always RUNNING
 	donePrefix    = "done-" // always SUCCEEDED
+	// timedPrefix ids finish timedFinish after their first request, however often they are
+	// polled: the replicas mode counts how often that is.
+	timedPrefix = "timed-"
 )
+
+// timedFinish is how long a timed- task runs.
+const timedFinish = 30 * time.Second
 
 // upstream is a loopback fake of the task API. A task id answers PENDING at its first
 // request, RUNNING after, and SUCCEEDED at its polls-th request; it counts requests per id
@@ -41,6 +47,7 @@ type upstream struct {
 	mu           sync.Mutex
 	perID        map[string]int
 	arrivals     []time.Time
+	timed        map[string][]time.Time // the arrivals of each timed- task
 	unauthorized int
 }
 
@@ -49,7 +56,7 @@ func startUpstream(polls int) (*upstream, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &upstream{polls: polls, perID: map[string]int{}}
+	u := &upstream{polls: polls, perID: map[string]int{}, timed: map[string][]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+upstreamPrefix+"/task/{id}", u.serve)
 	u.srv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -87,10 +94,21 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 	u.perID[id]++
 	n := u.perID[id]
 	u.arrivals = append(u.arrivals, now)
+	var first time.Time
+	if strings.HasPrefix(id, timedPrefix) {
+		u.timed[id] = append(u.timed[id], now)
+		first = u.timed[id][0]
+	}
 	u.mu.Unlock()
 
 	var status string
 	switch {
+	case !first.IsZero() && now.Sub(first) >= timedFinish:
+		status = "SUCCEEDED"
+	case !first.IsZero() && n == 1:
+		status = "PENDING"
+	case !first.IsZero():
+		status = "RUNNING"
 	case strings.HasPrefix(id, runningPrefix):
 		status = "RUNNING"
 	case strings.HasPrefix(id, donePrefix) || n >= u.polls:
@@ -129,6 +147,17 @@ func (u *upstream) requests(id string) int {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	return u.perID[id]
+}
+
+// timedArrivals returns the arrivals of every timed- task.
+func (u *upstream) timedArrivals() map[string][]time.Time {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	out := make(map[string][]time.Time, len(u.timed))
+	for id, ts := range u.timed {
+		out[id] = slices.Clone(ts)
+	}
+	return out
 }
 
 // snapshot returns the request count of every id and every arrival time, in order.
@@ -187,6 +216,8 @@ type upstreamStats struct {
 	PerID        map[string]int `json:"per_id"`
 	Arrivals     []int64        `json:"arrivals_unix_nano"`
 	Unauthorized int            `json:"unauthorized"`
+	// Timed holds the arrivals of each timed- task, in Unix nanoseconds.
+	Timed map[string][]int64 `json:"timed,omitempty"`
 }
 
 // serveUpstreamProcess is -mode upstream-process: the fake upstream as a process of its own,
@@ -201,9 +232,14 @@ func serveUpstreamProcess(polls int) error {
 	mux := u.srv.Handler.(*http.ServeMux)
 	mux.HandleFunc("GET "+statsPath, func(w http.ResponseWriter, r *http.Request) {
 		perID, arrivals, unauthorized := u.snapshot()
-		st := upstreamStats{PerID: perID, Unauthorized: unauthorized}
+		st := upstreamStats{PerID: perID, Unauthorized: unauthorized, Timed: map[string][]int64{}}
 		for _, t := range arrivals {
 			st.Arrivals = append(st.Arrivals, t.UnixNano())
+		}
+		for id, ts := range u.timedArrivals() {
+			for _, t := range ts {
+				st.Timed[id] = append(st.Timed[id], t.UnixNano())
+			}
 		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(st)

@@ -276,11 +276,12 @@ func (h *sharedHub) publish(ctx context.Context, id string, n news, keep time.Du
 	return h.store.Publish(ctx, id, b, keep)
 }
 
-// leaseTTL is how long a lease lasts past its last renewal. The holder renews it every
-// pollInterval, so when the holder dies another process takes over within two poll intervals.
-func (h *sharedHub) leaseTTL() time.Duration { return 2 * h.pollInterval }
+// leaseTTL is how long a lease lasts past its last renewal. The holder renews it every half
+// pollInterval, so when the holder dies another process takes over within one and a half poll
+// intervals, and polls at once.
+func (h *sharedHub) leaseTTL() time.Duration { return h.pollInterval * 3 / 2 }
 
-// heldLease renews a lease every pollInterval until stopped; lost is closed when another
+// heldLease renews a lease every half pollInterval until stopped; lost is closed when another
 // process holds it.
 type heldLease struct {
 	lost chan struct{}
@@ -297,7 +298,7 @@ func (h *sharedHub) hold(ctx context.Context, id string, leading bool) *heldLeas
 		return l
 	}
 	go func() {
-		ticker := time.NewTicker(h.pollInterval)
+		ticker := time.NewTicker(h.pollInterval / 2)
 		defer ticker.Stop()
 		for {
 			select {

@@ -39,11 +39,16 @@ var (
 
 // Bounds on the time of Redis work. An operation that takes longer counts as an outage: the
 // request it serves goes on without Redis rather than wait.
+//
+// A Redis answers in well under a millisecond; the bound is generous because a process
+// starved of CPU (two cores serving thousands of waits) reads late, and a false outage costs
+// the coordination of every task until the probe ends it.
 const (
-	opTimeout    = 500 * time.Millisecond
+	opTimeout    = 2 * time.Second
 	dialTimeout  = time.Second
 	probeEvery   = 500 * time.Millisecond
 	ioTimeout    = opTimeout
+	poolSize     = 32
 	maxDeliverer = 256 // messages buffered between Redis and the listener
 )
 
@@ -75,7 +80,11 @@ func Open(ctx context.Context, rawURL, accountKey string, logger *slog.Logger) (
 	opts.DialerRetries = 1
 	opts.ReadTimeout, opts.WriteTimeout = ioTimeout, ioTimeout
 	opts.PoolTimeout = opTimeout
-	opts.MaxRetries = -1 // a failure is an outage: the caller goes on without Redis at once
+	opts.PoolSize = poolSize
+	// One retry, at once: after Redis restarts, a pooled connection fails once before a new
+	// one is dialled, and that is no outage. A second failure is: the caller goes on without.
+	opts.MaxRetries = 1
+	opts.MinRetryBackoff, opts.MaxRetryBackoff = -1, -1
 	opts.ContextTimeoutEnabled = true
 	opts.DisableIdentity = true
 	redis.SetLogger(redisLogger{logger})
