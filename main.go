@@ -75,16 +75,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	logger := newLogger(stderr, cfg.logLevel, cfg.apiKey, cfg.authToken, coord.Password(cfg.redisURL))
 
-	limiter := api.NewLimiter(cfg.maxQPS)
-	var shared *coord.Store
-	if cfg.redisURL != "" {
-		if shared, err = coord.Open(ctx, cfg.redisURL, cfg.apiKey, logger); err != nil {
-			return err
-		}
-		defer shared.Close()
-		limiter = shared.Limiter(cfg.maxQPS)
-		logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key", "redis", shared.Addr(), "instance", shared.Instance())
+	limiter, shared, err := sharing(ctx, cfg, logger)
+	if err != nil {
+		return err
 	}
+	defer shared.Close()
 	opts := []api.Option{
 		api.WithBaseURL(cfg.baseURL),
 		api.WithUserAgent(serverName + "/" + currentVersion()),
@@ -154,6 +149,21 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	default:
 		return serveHTTP(ctx, cfg, mcpServer, logger)
 	}
+}
+
+// sharing returns the rate limit of the upstream account and, with --redis-url, the Redis store
+// that the processes of the account share it through (nil without).
+func sharing(ctx context.Context, cfg config, logger *slog.Logger) (api.Limiter, *coord.Store, error) {
+	if cfg.redisURL == "" {
+		return api.NewLimiter(cfg.maxQPS), nil, nil
+	}
+	shared, err := coord.Open(ctx, cfg.redisURL, cfg.apiKey, logger)
+	if err != nil {
+		return nil, nil, err
+	}
+	logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key",
+		"redis", shared.Addr(), "instance", shared.Instance())
+	return shared.Limiter(cfg.maxQPS), shared, nil
 }
 
 // newLogger logs to stderr with tint, in colour only when stderr is a terminal. No line

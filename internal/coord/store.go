@@ -106,8 +106,11 @@ func Open(ctx context.Context, rawURL, accountKey string, logger *slog.Logger) (
 	return s, nil
 }
 
-// Close stops the Store's background work and closes its connections.
+// Close stops the Store's background work and closes its connections. A nil Store has none.
 func (s *Store) Close() error {
+	if s == nil {
+		return nil
+	}
 	close(s.stop)
 	err := s.rdb.Close()
 	s.stopped.Wait()
