@@ -215,32 +215,16 @@ func tempPrefix(name string) string { return "." + name + "." }
 // fetch streams the video into a temporary file and renames it to name. It returns the size, or
 // -1 when name appeared meanwhile (the download is then discarded).
 func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL string) (int64, error) {
-	u, err := url.Parse(videoURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return 0, failf(err, "the video URL is not an http or https URL")
-	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	ctx, cancelTimeout := context.WithTimeoutCause(ctx, downloadTimeout, fmt.Errorf("download took longer than %s", downloadTimeout))
 	defer cancelTimeout()
 
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	resp, err := d.get(ctx, videoURL)
 	if err != nil {
-		return 0, failf(err, "the video URL cannot be requested")
-	}
-	req.Header.Set("Accept", "video/mp4, application/octet-stream;q=0.5")
-	req.Header.Set("User-Agent", d.userAgent)
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return 0, failf(err, "the video could not be fetched: %s", describeFetchError(ctx, err))
+		return 0, err
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return 0, failf(nil, "the video host answered HTTP %d%s%s", resp.StatusCode, storeCode(resp), expiredHint(resp.StatusCode))
-	}
-	if resp.ContentLength > d.maxBytes {
-		return 0, failf(nil, "the video is %s, more than the %s a download may take", FormatBytes(resp.ContentLength), FormatBytes(d.maxBytes))
-	}
 
 	// Stop a download that receives nothing for downloadStall.
 	stall := time.AfterFunc(downloadStall, func() { cancel(errStalled) })
@@ -256,19 +240,79 @@ func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL st
 	if err := checkContent(resp.Header.Get("Content-Type"), head, complete); err != nil {
 		return 0, err
 	}
+	return d.save(ctx, root, name, head, body, resp.ContentLength)
+}
 
+// get requests the video: a response whose status is 200 and whose announced size a download
+// may take, its body still to be read.
+func (d *Downloader) get(ctx context.Context, videoURL string) (*http.Response, error) {
+	u, err := url.Parse(videoURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, failf(err, "the video URL is not an http or https URL")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return nil, failf(err, "the video URL cannot be requested")
+	}
+	req.Header.Set("Accept", "video/mp4, application/octet-stream;q=0.5")
+	req.Header.Set("User-Agent", d.userAgent)
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, failf(err, "the video could not be fetched: %s", describeFetchError(ctx, err))
+	}
+	if resp.StatusCode != http.StatusOK {
+		defer resp.Body.Close()
+		return nil, failf(nil, "the video host answered HTTP %d%s%s", resp.StatusCode, storeCode(resp), expiredHint(resp.StatusCode))
+	}
+	if resp.ContentLength > d.maxBytes {
+		resp.Body.Close()
+		return nil, failf(nil, "the video is %s, more than the %s a download may take", FormatBytes(resp.ContentLength), FormatBytes(d.maxBytes))
+	}
+	return resp, nil
+}
+
+// save writes head and the rest of body to a temporary file, then gives that file name. It
+// returns the size, or -1 when name appeared meanwhile (the temporary file is then removed).
+// length is the size the host announced, or -1.
+func (d *Downloader) save(ctx context.Context, root *os.Root, name string, head []byte, body io.Reader, length int64) (int64, error) {
 	tmp := tempPrefix(name) + randomHex() + tempSuffix
+	size, err := d.writeTemp(ctx, root, tmp, head, body, length)
+	if err != nil {
+		return 0, err
+	}
+	if err := publish(root, tmp, name); err != nil {
+		_ = root.Remove(tmp)
+		if errors.Is(err, fs.ErrExist) {
+			return -1, nil
+		}
+		return 0, failf(err, "cannot move the finished download into place: %v", err)
+	}
+	return size, nil
+}
+
+// writeTemp creates the file tmp and writes the video to it, synced and closed. When that
+// fails, it removes the file it created.
+func (d *Downloader) writeTemp(ctx context.Context, root *os.Root, tmp string, head []byte, body io.Reader, length int64) (int64, error) {
 	f, err := root.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return 0, failf(err, "cannot create a file in %s: %v", d.dir, err)
 	}
-	published := false
-	defer func() {
-		if !published {
-			_ = f.Close()
-			_ = root.Remove(tmp)
-		}
-	}()
+	size, err := d.writeVideo(ctx, f, head, body, length)
+	if err == nil {
+		err = d.syncAndClose(f)
+	} else {
+		_ = f.Close()
+	}
+	if err != nil {
+		_ = root.Remove(tmp)
+		return 0, err
+	}
+	return size, nil
+}
+
+// writeVideo writes head, then the rest of body, to f, and returns the size written. It fails
+// when the video turns out larger than a download may take or shorter than length.
+func (d *Downloader) writeVideo(ctx context.Context, f *os.File, head []byte, body io.Reader, length int64) (int64, error) {
 	written, err := f.Write(head)
 	if err != nil {
 		return 0, failf(err, "writing %s failed: %v", d.dir, err)
@@ -285,24 +329,22 @@ func (d *Downloader) fetch(ctx context.Context, root *os.Root, name, videoURL st
 		return 0, failf(err, "the download failed after %s: %s", FormatBytes(size), describeFetchError(ctx, err))
 	case size > d.maxBytes:
 		return 0, failf(nil, "the video is larger than the %s a download may take", FormatBytes(d.maxBytes))
-	case resp.ContentLength >= 0 && size != resp.ContentLength:
-		return 0, failf(nil, "the download ended after %s of %s", FormatBytes(size), FormatBytes(resp.ContentLength))
-	}
-	if err := f.Sync(); err != nil {
-		return 0, failf(err, "writing %s failed: %v", d.dir, err)
-	}
-	if err := f.Close(); err != nil {
-		return 0, failf(err, "writing %s failed: %v", d.dir, err)
-	}
-	published = true // closed; the deferred clean-up must not close it again
-	if err := publish(root, tmp, name); err != nil {
-		_ = root.Remove(tmp)
-		if errors.Is(err, fs.ErrExist) {
-			return -1, nil
-		}
-		return 0, failf(err, "cannot move the finished download into place: %v", err)
+	case length >= 0 && size != length:
+		return 0, failf(nil, "the download ended after %s of %s", FormatBytes(size), FormatBytes(length))
 	}
 	return size, nil
+}
+
+// syncAndClose flushes f to the disk and closes it.
+func (d *Downloader) syncAndClose(f *os.File) error {
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return failf(err, "writing %s failed: %v", d.dir, err)
+	}
+	if err := f.Close(); err != nil {
+		return failf(err, "writing %s failed: %v", d.dir, err)
+	}
+	return nil
 }
 
 // publish gives the finished temporary file its name without ever replacing a file: a hard
@@ -342,27 +384,46 @@ func (s *stallReader) Read(p []byte) (int, error) {
 // a proxy, that may be an internal host. Never the URL either, whose query string is a
 // credential. The error itself stays in the *Error, for the server's log.
 func describeFetchError(ctx context.Context, err error) string {
+	if refusal, ok := describeRefusal(err); ok {
+		return refusal
+	}
+	if cause := context.Cause(ctx); cause != nil {
+		return describeCause(cause)
+	}
+	return describeNetworkFailure(err)
+}
+
+// describeRefusal says why the downloader itself refused to go on, if it did: its own words,
+// without the address, which the upstream chose.
+func describeRefusal(err error) (string, bool) {
 	var refused *proxyRefusal
 	var redirect *redirectError
 	switch {
 	case errors.Is(err, errLocalAddress):
-		return errLocalAddress.Error() // without the address, which the upstream chose
+		return errLocalAddress.Error(), true
 	case errors.As(err, &refused):
-		return refused.Error()
+		return refused.Error(), true
 	case errors.As(err, &redirect):
-		return redirect.Error()
+		return redirect.Error(), true
 	}
-	if cause := context.Cause(ctx); cause != nil {
-		switch {
-		case errors.Is(cause, errStalled):
-			return fmt.Sprintf("no data arrived for %s", downloadStall)
-		case errors.Is(cause, ErrStopping):
-			return "the server is shutting down"
-		case errors.Is(cause, context.Canceled):
-			return "the call was cancelled"
-		}
-		return cause.Error()
+	return "", false
+}
+
+// describeCause says why the download's context ended.
+func describeCause(cause error) string {
+	switch {
+	case errors.Is(cause, errStalled):
+		return fmt.Sprintf("no data arrived for %s", downloadStall)
+	case errors.Is(cause, ErrStopping):
+		return "the server is shutting down"
+	case errors.Is(cause, context.Canceled):
+		return "the call was cancelled"
 	}
+	return cause.Error()
+}
+
+// describeNetworkFailure names the kind of network failure err is.
+func describeNetworkFailure(err error) string {
 	var dnsErr *net.DNSError
 	var certErr *tls.CertificateVerificationError
 	var netErr net.Error
@@ -406,16 +467,21 @@ func storeCode(resp *http.Response) string {
 // isIdentifier reports whether s is an ASCII letter followed by letters, digits, '.', '_' or
 // '-', at most maxCodeLength bytes in all.
 func isIdentifier(s string) bool {
-	if s == "" || len(s) > maxCodeLength || !('A' <= s[0] && s[0] <= 'Z' || 'a' <= s[0] && s[0] <= 'z') {
+	if s == "" || len(s) > maxCodeLength || !isASCIILetter(s[0]) {
 		return false
 	}
 	for i := range len(s) {
-		c := s[i]
-		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-') {
+		if !isIdentifierByte(s[i]) {
 			return false
 		}
 	}
 	return true
+}
+
+func isASCIILetter(c byte) bool { return 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' }
+
+func isIdentifierByte(c byte) bool {
+	return isASCIILetter(c) || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-'
 }
 
 func expiredHint(status int) string {

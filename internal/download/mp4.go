@@ -65,36 +65,29 @@ type boxWalk struct {
 func walkBoxes(head []byte, ftypFirst bool) boxWalk {
 	var w boxWalk
 	for {
-		if len(head) == 0 {
+		switch {
+		case len(head) == 0:
 			w.end = endBoundary
 			return w
-		}
-		if len(head) < 8 {
+		case len(head) < 8:
 			w.end = endCutHeader
 			return w
 		}
-		size, typ, headerSize := uint64(binary.BigEndian.Uint32(head)), string(head[4:8]), uint64(8)
-		first := w.boxes == 0
-		if !topLevelBoxes[typ] || typ == "ftyp" && !first || first && ftypFirst && typ != "ftyp" {
+		typ := string(head[4:8])
+		if !boxAllowed(typ, w.boxes == 0, ftypFirst) {
 			w.end = endBad
 			return w
 		}
-		switch size {
-		case 0: // the box runs to the end of the file: the last one
-			w.boxes++
-			w.media = w.media || isMedia(typ)
-			w.end = endToEOF
+		size, headerSize, whole := boxSize(head)
+		if !whole {
+			w.end = endCutHeader
 			return w
-		case 1: // a 64-bit size follows the type
-			if len(head) < 16 {
-				w.end = endCutHeader
-				return w
-			}
-			size, headerSize = binary.BigEndian.Uint64(head[8:]), 16
 		}
 		w.boxes++
 		w.media = w.media || isMedia(typ)
 		switch {
+		case size == 0 && headerSize == 8: // the box runs to the end of the file: the last one
+			w.end = endToEOF
 		case size < headerSize || typ == "ftyp" && !isFtyp(head, size):
 			w.end = endBad
 		case size > uint64(len(head)):
@@ -105,6 +98,33 @@ func walkBoxes(head []byte, ftypFirst bool) boxWalk {
 		}
 		return w
 	}
+}
+
+// boxAllowed reports whether a top-level box of type typ may stand where it does: first, or
+// after another. The file-type box, if there is one, comes first; ftypFirst says there must be one.
+func boxAllowed(typ string, first, ftypFirst bool) bool {
+	switch {
+	case !topLevelBoxes[typ]:
+		return false
+	case typ == "ftyp":
+		return first
+	default:
+		return !(first && ftypFirst)
+	}
+}
+
+// boxSize reads the size of the box whose header starts head (at least 8 bytes), and how long
+// the header is. A 32-bit size of 0 marks a box that runs to the end of the file. whole is false when head ends
+// inside a 64-bit size.
+func boxSize(head []byte) (size, headerSize uint64, whole bool) {
+	size = uint64(binary.BigEndian.Uint32(head))
+	if size != 1 {
+		return size, 8, true
+	}
+	if len(head) < 16 { // a 64-bit size follows the type
+		return 0, 0, false
+	}
+	return binary.BigEndian.Uint64(head[8:]), 16, true
 }
 
 func isMedia(typ string) bool { return typ == "moov" || typ == "moof" || typ == "mdat" }

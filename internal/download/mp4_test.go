@@ -49,6 +49,7 @@ var mp4Cases = []struct {
 	{"ftyp twice", cat(ftyp, ftyp, box("mdat", nil)), true, false, false},
 	{"box shorter than its header", cat(ftyp, []byte("\x00\x00\x00\x04mdat")), true, false, false},
 	{"64-bit size shorter than its header", cat(ftyp, []byte("\x00\x00\x00\x01mdat\x00\x00\x00\x00\x00\x00\x00\x08")), true, false, false},
+	{"64-bit size of 0", cat(ftyp, []byte("\x00\x00\x00\x01mdat\x00\x00\x00\x00\x00\x00\x00\x00"), make([]byte, 16)), true, false, false},
 	{"box past the end of a whole file", cat(ftyp, []byte("\x00\x00\x10\x00mdat"), make([]byte, 8)), true, false, false},
 	{"free to the end, no media", cat(ftyp, []byte("\x00\x00\x00\x00free"), box("mdat", nil)), false, false, false},
 	{"ftyp too short", cat(box("ftyp", []byte("isom")), box("mdat", nil)), true, false, false},
