@@ -171,36 +171,52 @@ var jsonShort = map[byte]string{'"': `"`, '\\': `\`, '/': "/", 'b': "\b", 'f': "
 // unit decodes the escape at the start of s, if any: the decoded text and how many bytes of
 // s it took. Anything that is not a valid escape stands for itself.
 func unit(s string, plus bool) (string, int) {
+	text, n := "", 0
 	switch s[0] {
 	case '%':
-		if len(s) >= 3 && hexValue(s[1]) >= 0 && hexValue(s[2]) >= 0 {
-			return string([]byte{byte(hexValue(s[1])<<4 | hexValue(s[2]))}), 3
-		}
+		text, n = urlEscape(s)
 	case '+':
 		if plus {
-			return " ", 1
+			text, n = " ", 1
 		}
 	case '\\':
-		if len(s) < 2 {
-			break
-		}
-		if short, ok := jsonShort[s[1]]; ok {
-			return short, 2
-		}
-		r, ok := hex4(s[1:])
-		if !ok {
-			break
-		}
-		if utf16.IsSurrogate(r) {
-			if low, ok := hex4(s[6:]); ok && len(s) >= 8 && s[6] == '\\' {
-				if c := utf16.DecodeRune(r, low); c != utf8.RuneError {
-					return string(c), 12
-				}
+		text, n = jsonEscape(s)
+	}
+	if n == 0 {
+		return s[:1], 1
+	}
+	return text, n
+}
+
+// urlEscape decodes "%XX" at the start of s, taking 3 bytes, or takes none.
+func urlEscape(s string) (string, int) {
+	if len(s) < 3 || hexValue(s[1]) < 0 || hexValue(s[2]) < 0 {
+		return "", 0
+	}
+	return string([]byte{byte(hexValue(s[1])<<4 | hexValue(s[2]))}), 3
+}
+
+// jsonEscape decodes the JSON escape at the start of s ("\n", "\u00e9", or a surrogate pair
+// "\ud83d\ude00" for a character beyond U+FFFF) and says how many bytes it took, or takes none.
+func jsonEscape(s string) (string, int) {
+	if len(s) < 2 {
+		return "", 0
+	}
+	if short, ok := jsonShort[s[1]]; ok {
+		return short, 2
+	}
+	r, ok := hex4(s[1:])
+	if !ok {
+		return "", 0
+	}
+	if utf16.IsSurrogate(r) && len(s) >= 12 && s[6] == '\\' {
+		if low, ok := hex4(s[7:]); ok {
+			if c := utf16.DecodeRune(r, low); c != utf8.RuneError {
+				return string(c), 12
 			}
 		}
-		return string(r), 6
 	}
-	return s[:1], 1
+	return string(r), 6
 }
 
 // hex4 reads "uXXXX" at the start of s.

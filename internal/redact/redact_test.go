@@ -43,6 +43,15 @@ func TestString(t *testing.T) {
 	}
 }
 
+// TestSecretOutsideTheBasicPlane: JSON writes a character beyond U+FFFF as a surrogate pair
+// of escapes, and the pair decodes to the character.
+func TestSecretOutsideTheBasicPlane(t *testing.T) {
+	r := redact.New("tok-\U0001F600-12345678")
+	if got := r.String(`a tok-\ud83d\ude00-12345678 b`); got != "a [redacted] b" {
+		t.Errorf("String of the secret with its emoji JSON escaped = %q, want %q", got, "a [redacted] b")
+	}
+}
+
 func TestShortAndMissingSecrets(t *testing.T) {
 	for _, r := range []*redact.Redactor{nil, redact.New(), redact.New("", "tok", "1234567")} {
 		if r.Active() {
