@@ -80,33 +80,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return err
 	}
 	defer shared.Close()
-	opts := []api.Option{
-		api.WithBaseURL(cfg.baseURL),
-		api.WithUserAgent(serverName + "/" + currentVersion()),
-		api.WithLogger(logger),
-		api.WithLimiter(limiter),
-		api.WithProvider(cfg.provider),
-	}
-	if cfg.simulate {
-		sim := simulate.NewHandler(simulate.Options{Logger: logger})
-		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: simulate.Transport(sim)}))
-		logger.Info("simulating the upstream: no key or network needed; the task id chooses the story",
-			"task_ids", strings.Join(simulate.TaskIDs(), " "))
-		if cfg.enableCreate {
-			logger.Info("simulated submissions follow sim-success under a fresh id, or sim-fail when the prompt contains \"" + simulate.FailKeyword + "\"")
-		}
-	}
-	client, err := api.NewClient(cfg.apiKey, opts...)
+	client, err := newUpstreamClient(cfg, logger, limiter)
 	if err != nil {
 		return err
-	}
-	if u, err := url.Parse(cfg.baseURL); err == nil && u.Scheme == "http" && !cfg.simulate && !httpguard.IsLoopback(u.Hostname()) {
-		logger.Warn("the base URL is plain http to another machine: the API key travels in clear text; use https",
-			"host", u.Host)
-	}
-	if cfg.apiKey == "" && cfg.command == nil {
-		logger.Warn("no API key: every tool call will fail until it is set",
-			"variable", cfg.apiKeyVariable, "where", "the env block of this server in your MCP client config")
 	}
 	downloadDir, downloadClient, err := downloadSettings(cfg, logger)
 	if err != nil {
@@ -134,11 +110,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 			return err
 		}
 	}
-	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
-		"provider", client.Provider(), "upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
-	if cfg.enableCreate && !cfg.simulate {
-		logger.Info("create_video_task is enabled: each call submits a task billed to the account of " + cfg.apiKeyVariable)
-	}
+	logStart(cfg, client, logger)
 
 	if cfg.command != nil {
 		return runCommand(ctx, cfg.command, cfg, mcpServer, stdout, stderr)
@@ -164,6 +136,49 @@ func sharing(ctx context.Context, cfg config, logger *slog.Logger) (api.Limiter,
 	logger.Info("sharing the rate limit, task polling and finished tasks with the other processes of this API key",
 		"redis", shared.Addr(), "instance", shared.Instance())
 	return shared.Limiter(cfg.maxQPS), shared, nil
+}
+
+// newUpstreamClient builds the client of the upstream API (or of the simulator) and warns
+// about a configuration that works but should not stay: a key sent in clear text, or none.
+func newUpstreamClient(cfg config, logger *slog.Logger, limiter api.Limiter) (*api.Client, error) {
+	opts := []api.Option{
+		api.WithBaseURL(cfg.baseURL),
+		api.WithUserAgent(serverName + "/" + currentVersion()),
+		api.WithLogger(logger),
+		api.WithLimiter(limiter),
+		api.WithProvider(cfg.provider),
+	}
+	if cfg.simulate {
+		sim := simulate.NewHandler(simulate.Options{Logger: logger})
+		opts = append(opts, api.WithHTTPClient(&http.Client{Transport: simulate.Transport(sim)}))
+		logger.Info("simulating the upstream: no key or network needed; the task id chooses the story",
+			"task_ids", strings.Join(simulate.TaskIDs(), " "))
+		if cfg.enableCreate {
+			logger.Info("simulated submissions follow sim-success under a fresh id, or sim-fail when the prompt contains \"" + simulate.FailKeyword + "\"")
+		}
+	}
+	client, err := api.NewClient(cfg.apiKey, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if u, err := url.Parse(cfg.baseURL); err == nil && u.Scheme == "http" && !cfg.simulate && !httpguard.IsLoopback(u.Hostname()) {
+		logger.Warn("the base URL is plain http to another machine: the API key travels in clear text; use https",
+			"host", u.Host)
+	}
+	if cfg.apiKey == "" && cfg.command == nil {
+		logger.Warn("no API key: every tool call will fail until it is set",
+			"variable", cfg.apiKeyVariable, "where", "the env block of this server in your MCP client config")
+	}
+	return client, nil
+}
+
+// logStart says what the server is about to serve, and that submissions are billed when they are.
+func logStart(cfg config, client *api.Client, logger *slog.Logger) {
+	logger.Info("starting", "version", currentVersion(), "transport", cfg.transport,
+		"provider", client.Provider(), "upstream", client.BaseURL(), "wait_timeout", cfg.waitTimeout)
+	if cfg.enableCreate && !cfg.simulate {
+		logger.Info("create_video_task is enabled: each call submits a task billed to the account of " + cfg.apiKeyVariable)
+	}
 }
 
 // newLogger logs to stderr with tint, in colour only when stderr is a terminal. No line
