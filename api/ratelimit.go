@@ -167,11 +167,16 @@ func (l *rateLimiter) space(ctx context.Context) error {
 	}
 	l.sent = at
 	l.mu.Unlock()
-	delay := at.Sub(now)
-	if delay <= 0 {
+	return Sleep(ctx, at.Sub(now))
+}
+
+// Sleep waits d, or until ctx ends, and then says which: nil, or ctx's error. A Limiter
+// outside this package may use it to hold a caller back.
+func Sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
 		return nil
 	}
-	timer := time.NewTimer(delay)
+	timer := time.NewTimer(d)
 	defer timer.Stop()
 	select {
 	case <-timer.C:

@@ -104,7 +104,7 @@ func (l *sharedLimiter) Wait(ctx context.Context, urgent bool) error {
 			return &api.NoTurnError{Wait: wait}
 		}
 		// Every process's waiting callers ask again: at most once an interval each.
-		if err := sleep(ctx, max(wait, l.interval)); err != nil {
+		if err := api.Sleep(ctx, max(wait, l.interval)); err != nil {
 			return err
 		}
 	}
@@ -156,19 +156,4 @@ func parseMicros(v any) (time.Duration, error) {
 		return 0, err
 	}
 	return d, nil
-}
-
-// sleep waits d, or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	select {
-	case <-timer.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
