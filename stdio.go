@@ -235,13 +235,17 @@ type stdioOut struct {
 	closed bool
 }
 
+// Write passes one message on. A response counts as its request's answer under the same lock
+// that close takes, so each request is answered exactly once: by its response before close, or
+// by close's error.
 func (o *stdioOut) Write(p []byte) (int, error) {
-	if m, ok := parseMessage(p); ok && m.isResponse() && o.calls.finish(m.ID) {
-		return len(p), nil
-	}
+	m, ok := parseMessage(p)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if o.closed {
+		return len(p), nil
+	}
+	if ok && m.isResponse() && o.calls.finish(m.ID) {
 		return len(p), nil
 	}
 	return o.w.Write(p)
@@ -249,40 +253,42 @@ func (o *stdioOut) Write(p []byte) (int, error) {
 
 // writeError answers the request with this id (nil: unknown) with a JSON-RPC error.
 func (o *stdioOut) writeError(id json.RawMessage, code int, text string) {
-	if !hasID(id) {
-		id = json.RawMessage("null")
-	}
-	b, err := json.Marshal(struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   struct {
-			Code    int    `json:"code"`
-			Message string `json:"message"`
-		} `json:"error"`
-	}{JSONRPC: mcp.JSONRPC_VERSION, ID: id, Error: struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-	}{code, text}})
-	if err != nil {
-		return
-	}
+	line := errorLine(id, code, text)
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	if !o.closed {
-		_, _ = o.w.Write(append(b, '\n'))
+		_, _ = o.w.Write(line)
 	}
+}
+
+// errorLine is the JSON-RPC error answering the request with this id (nil: unknown), as one
+// line of output.
+func errorLine(id json.RawMessage, code int, text string) []byte {
+	if !hasID(id) || !json.Valid(id) {
+		id = json.RawMessage("null")
+	}
+	type rpcError struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+	}
+	b, _ := json.Marshal(struct {
+		JSONRPC string          `json:"jsonrpc"`
+		ID      json.RawMessage `json:"id"`
+		Error   rpcError        `json:"error"`
+	}{mcp.JSONRPC_VERSION, id, rpcError{code, text}})
+	return append(b, '\n')
 }
 
 // close answers every request still unanswered with an error, stops all further output, and
 // returns how many requests it answered so.
 func (o *stdioOut) close() int {
+	o.mu.Lock()
+	defer o.mu.Unlock()
 	owed := o.calls.unanswered()
 	for _, key := range owed {
-		o.writeError(keyID(key), codeServerStopping, "The server stopped before it could answer this request. Start it again and repeat the request.")
+		_, _ = o.w.Write(errorLine(keyID(key), codeServerStopping, "The server stopped before it could answer this request. Start it again and repeat the request."))
 	}
-	o.mu.Lock()
 	o.closed = true
-	o.mu.Unlock()
 	return len(owed)
 }
 

@@ -2,9 +2,12 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"strings"
+	"sync"
 	"testing"
 )
 
@@ -108,4 +111,58 @@ func TestRequestIDPrefix(t *testing.T) {
 			t.Errorf("requestIDPrefix(%q) = %q, want %q", c.start, got, c.want)
 		}
 	}
+}
+
+// TestStdioOutCloseRacesAnswers checks that every request gets exactly one answer when the
+// server stops while its answers are still being written: either the answer goes out, or
+// close answers the request with an error, never neither. Each round races 50 answers with
+// close; a response once dropped after close had counted it answered.
+func TestStdioOutCloseRacesAnswers(t *testing.T) {
+	const rounds, calls = 300, 50
+	for round := range rounds {
+		var buf lockedBuffer
+		out := &stdioOut{w: &buf, calls: newPendingCalls()}
+		for id := range calls {
+			out.calls.begin(json.RawMessage(fmt.Sprint(id)))
+		}
+		var wg sync.WaitGroup
+		for id := range calls {
+			wg.Go(func() {
+				fmt.Fprintf(out, `{"jsonrpc":"2.0","id":%d,"result":{}}`+"\n", id)
+			})
+		}
+		out.close()
+		wg.Wait()
+		answers := make(map[string]int)
+		for line := range strings.Lines(buf.String()) {
+			var m message
+			if err := json.Unmarshal([]byte(line), &m); err != nil {
+				t.Fatalf("round %d: output line %q is not JSON: %v", round, line, err)
+			}
+			answers[string(m.ID)]++
+		}
+		for id := range calls {
+			if n := answers[fmt.Sprint(id)]; n != 1 {
+				t.Fatalf("round %d: request %d got %d answers, want exactly 1; output:\n%s", round, id, n, buf.String())
+			}
+		}
+	}
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent use.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
