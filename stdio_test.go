@@ -118,7 +118,7 @@ func TestRequestIDPrefix(t *testing.T) {
 // close answers the request with an error, never neither. Each round races 50 answers with
 // close; a response once dropped after close had counted it answered.
 func TestStdioOutCloseRacesAnswers(t *testing.T) {
-	const rounds, calls = 300, 50
+	const rounds, calls = 100, 50
 	for round := range rounds {
 		var buf lockedBuffer
 		out := &stdioOut{w: &buf, calls: newPendingCalls()}
