@@ -60,6 +60,9 @@ type localHub struct {
 	maxPollInterval time.Duration
 	finished        *terminalCache
 	logger          *slog.Logger
+	// remember, when set, keeps a finished task beyond this process before any subscriber
+	// has its answer, so that a caller who asks elsewhere next costs no request.
+	remember func(ctx context.Context, id string, task *api.Task)
 
 	mu    sync.Mutex
 	loops map[string]*pollLoop
@@ -185,6 +188,9 @@ func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interv
 	h.log(ctx, loop, obs)
 	r.news = true
 	if obs.final() {
+		if h.remember != nil && obs.err == nil && obs.task.Status != api.StatusUnknown {
+			h.remember(context.WithoutCancel(ctx), loop.id, obs.task)
+		}
 		h.finish(loop, obs)
 		r.done = true
 		return r

@@ -28,6 +28,7 @@ const leaseSlack = 20 * time.Millisecond
 
 func newSharedHub(local *localHub, store *coord.Store) *sharedHub {
 	h := &sharedHub{localHub: local, store: store}
+	local.remember = h.remember
 	store.Listen(h.deliver)
 	return h
 }
@@ -248,6 +249,15 @@ func (h *sharedHub) apply(loop *pollLoop, b []byte, interval time.Duration) (tim
 	return interval, false
 }
 
+// remember keeps a finished task in the store for the other processes. The poll loop calls it
+// before its own subscribers have their answer, so that by the time a caller has it, asking any
+// process again costs no request.
+func (h *sharedHub) remember(ctx context.Context, id string, task *api.Task) {
+	if b, err := json.Marshal(task); err == nil {
+		h.store.Remember(ctx, id, b, finishedTaskTTL)
+	}
+}
+
 // share publishes what a poll found to the other processes, and a finished task to the store.
 func (h *sharedHub) share(ctx context.Context, id string, r pollResult) {
 	if !r.news {
@@ -256,11 +266,7 @@ func (h *sharedHub) share(ctx context.Context, id string, r pollResult) {
 	}
 	n := news{Kind: newsObserved, Task: r.obs.task, Err: wireErrorOf(r.obs.err), At: r.obs.at}
 	if r.done {
-		if task := r.obs.task; task != nil && task.Status != api.StatusUnknown {
-			if b, err := json.Marshal(task); err == nil {
-				h.store.Remember(ctx, id, b, finishedTaskTTL)
-			}
-		}
+		// The finished task is already in the store (remember).
 		_ = h.publish(ctx, id, n, h.pollInterval)
 		return
 	}
