@@ -109,14 +109,16 @@ func resourceCaller(next server.ResourceHandlerFunc) server.ResourceHandlerFunc 
 	}
 }
 
-// clientOf names the client a call comes from: its session, else its address, else "" (none
-// known, and no limit per client applies).
+// clientOf names the client a call comes from: on Streamable HTTP its address, else its SSE
+// session, else "" (none known, and no limit per client applies). The address comes first:
+// stateless Streamable HTTP takes whatever Mcp-Session-Id a request carries without checking
+// it, so a client that made one up per request would otherwise be a new client each time.
 func clientOf(ctx context.Context) string {
-	if session := server.ClientSessionFromContext(ctx); session != nil && session.SessionID() != "" {
-		return "session " + session.SessionID()
-	}
 	if ip, ok := ctx.Value(remoteIPKey{}).(string); ok {
 		return "address " + ip
+	}
+	if session := server.ClientSessionFromContext(ctx); session != nil && session.SessionID() != "" {
+		return "session " + session.SessionID()
 	}
 	return ""
 }

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -257,6 +258,32 @@ func TestHTTPCallLimits(t *testing.T) {
 			}
 		}
 	})
+	t.Run("stateless http: a made-up session id is not another client", func(t *testing.T) {
+		t.Parallel()
+		up, api := newBlockingUpstream(t)
+		cfg := testHTTPConfig("http")
+		cfg.maxCallsPerClient = 1
+		url := startHTTP(t, cfg, tools.Deps{Client: api})
+		var made atomic.Int64
+		hc := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			r = r.Clone(r.Context())
+			r.Header.Set("Mcp-Session-Id", fmt.Sprintf("made-up-%d", made.Add(1)))
+			return http.DefaultTransport.RoundTrip(r)
+		})}
+		// The 2025-11-25 era, whose requests carry a session id (2026-07-28 ignores it).
+		tr, err := transport.NewStreamableHTTP(url+"/mcp", transport.WithHTTPBasicClient(hc))
+		if err != nil {
+			t.Fatalf("NewStreamableHTTP: %v", err)
+		}
+		liar := startClient(t, client.NewClient(tr, client.WithProtocolVersion("2025-11-25")))
+		running := getTask(liar, "task-a1")
+		up.await(t, "task-a1")
+		wantRefused(t, getTask(liar, "task-a2"), "--max-calls-per-client")
+		up.releaseAll()
+		if err := <-running; err != nil {
+			t.Errorf("call within the limit: %v", err)
+		}
+	})
 	t.Run("all clients together", func(t *testing.T) {
 		t.Parallel()
 		up, api := newBlockingUpstream(t)
@@ -445,3 +472,8 @@ func TestHTTPCallsTakeTheirClientsTurns(t *testing.T) {
 		}
 	})
 }
+
+// roundTripFunc is an http.RoundTripper made of a function.
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
