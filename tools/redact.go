@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 
 	"github.com/mark3labs/mcp-go/mcp"
 	"github.com/mark3labs/mcp-go/server"
@@ -36,6 +37,29 @@ func redactResults(r *redact.Redactor) server.ToolHandlerMiddleware {
 				res.StructuredContent = redactStructured(r, res.StructuredContent)
 			}
 			return res, err
+		}
+	}
+}
+
+// redactResources is redactResults for resource reads: the contents and the error of a read of
+// video-task://{id}, where the id is the caller's and could be a secret.
+func redactResources(r *redact.Redactor) server.ResourceHandlerMiddleware {
+	return func(next server.ResourceHandlerFunc) server.ResourceHandlerFunc {
+		return func(ctx context.Context, req mcp.ReadResourceRequest) ([]mcp.ResourceContents, error) {
+			contents, err := next(ctx, req)
+			if !r.Active() {
+				return contents, err
+			}
+			if err != nil {
+				err = errors.New(r.String(err.Error()))
+			}
+			for i, c := range contents {
+				if c, ok := c.(mcp.TextResourceContents); ok {
+					c.URI, c.Text = r.String(c.URI), r.String(c.Text)
+					contents[i] = c
+				}
+			}
+			return contents, err
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mark3labs/mcp-go/mcp"
+
 	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/internal/redact/redacttest"
 	"github.com/video-task-mcp/video-task-mcp/tools"
@@ -112,6 +114,19 @@ func TestSecretsNotEchoed(t *testing.T) {
 			if err != nil {
 				t.Fatalf("marshal result: %v", err)
 			}
+			seen.Write(raw)
+		}
+		// The resource of the same id, read well or refused. (An id the template cannot match
+		// is refused by mcp-go itself, before any handler of ours, quoting the URI.)
+		if strings.HasPrefix(id, "\\") {
+			continue
+		}
+		read := mcp.ReadResourceRequest{}
+		read.Params.URI = "video-task://" + id
+		res, err := c.ReadResource(context.Background(), read)
+		if err != nil {
+			seen.WriteString(err.Error())
+		} else if raw, err := json.Marshal(res); err == nil {
 			seen.Write(raw)
 		}
 	}

@@ -107,6 +107,7 @@ func NewServer(name, version string, deps Deps, opts ...server.ServerOption) *Se
 		// Outermost first: recovery sees panics from everything inside it, and its result
 		// is redacted too.
 		server.WithToolHandlerMiddleware(redactResults(redactor)),
+		server.WithResourceHandlerMiddleware(redactResources(redactor)),
 		server.WithToolHandlerMiddleware(recoverPanics(deps.logger())),
 		server.WithToolHandlerMiddleware(inflight.middleware),
 		server.WithToolHandlerMiddleware(calls.middleware),
