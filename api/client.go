@@ -35,9 +35,10 @@ type RetryPolicy struct {
 	// MaxRetryAfter is the longest Retry-After honoured by waiting; a longer one ends the
 	// call at once with the wait in the error.
 	MaxRetryAfter time.Duration
-	// CallTimeout is the time budget of one GetTask or CreateTask call: the wait for the rate
-	// limit, every attempt and every backoff between them. Zero means no bound. Callers that
-	// wait for a call read it from Client.CallBudget rather than keeping a copy.
+	// CallTimeout is the time budget of one GetTask or CreateTask call from its first turn
+	// under the rate limit: every attempt, every backoff and every later turn. The wait for
+	// the first turn is bounded by the caller's context alone. Zero means no bound. Callers
+	// that wait for a call read it from Client.CallBudget rather than keeping a copy.
 	CallTimeout time.Duration
 }
 
@@ -230,9 +231,9 @@ func (c *Client) GetTask(ctx context.Context, taskID string) (*Task, error) {
 	return c.do(ctx, request{method: http.MethodGet, target: c.taskURL(id), urgent: isUrgent(ctx), logAttrs: []any{"task_id", id}})
 }
 
-// awaitTurn waits for the rate limit to let a request go. It returns nil when it may, an
-// *Error with Held set when no turn comes before ctx's deadline (nothing was sent), or the
-// error of a cancelled ctx.
+// awaitTurn waits for the rate limit to let a request go. It returns nil when it may; an
+// *Error of KindRateLimited when no turn comes before ctx's deadline, so that nothing was
+// sent; or the error of a cancelled ctx.
 func (c *Client) awaitTurn(ctx context.Context, urgent bool) *Error {
 	if c.limiter == nil {
 		return nil
@@ -247,7 +248,7 @@ func (c *Client) awaitTurn(ctx context.Context, urgent bool) *Error {
 		if noTurn != nil {
 			wait = noTurn.Wait
 		}
-		return &Error{Kind: KindRateLimited, RetryAfter: wait, Held: true,
+		return &Error{Kind: KindRateLimited, RetryAfter: wait,
 			Message: "too many upstream requests at once: the server's --max-qps limit, or a 429 the upstream sent, holds requests back; nothing was sent"}
 	}
 	return contextError(ctx, nil, 0)

@@ -85,11 +85,9 @@ type Error struct {
 	// RetryAfter is how long the upstream asked us to wait (KindRateLimited, KindUnavailable),
 	// 0 when it did not say.
 	RetryAfter time.Duration
-	// Attempts is how many attempts were made, a held-back one (see Held) included.
+	// Attempts is how many requests were sent, or tried to be; 0 when the rate limit let
+	// none go in time.
 	Attempts int
-	// Held is true when the last attempt was never sent: this client's own rate limit held it
-	// back (KindRateLimited), so the upstream said nothing.
-	Held bool
 	// Err is the underlying cause, such as a network error.
 	Err error
 }

@@ -265,6 +265,35 @@ func TestRateLimitedAnswerHoldsEveryCallerBack(t *testing.T) {
 	})
 }
 
+// TestCallBudgetStartsAtTheFirstTurn checks that the wait for a call's first turn is the
+// caller's to bound: a caller without a deadline waits for it however long it is, and only what
+// follows the turn has the call's budget (30 s here). A retry whose turn would come after the
+// budget is not made: the call ends with what the upstream said.
+func TestCallBudgetStartsAtTheFirstTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		up := &recorder{start: time.Now(), throttle: func(n int) bool { return n == 3 }}
+		c := newLimitedClient(t, up, 0.025, 3) // one request per 40 s
+		for _, id := range []string{"a", "b"} {
+			if _, err := c.GetTask(context.Background(), id); err != nil {
+				t.Fatalf("GetTask(%q) = %v, want it to wait for its turn and succeed", id, err)
+			}
+		}
+		start := time.Now()
+		_, err := c.GetTask(context.Background(), "c")
+		var apiErr *api.Error
+		if !errors.As(err, &apiErr) || apiErr.StatusCode != http.StatusTooManyRequests || apiErr.Attempts != 1 {
+			t.Errorf("GetTask whose retry cannot have a turn within the budget = %#v, want the upstream's 429 after 1 attempt", err)
+		}
+		if waited := time.Since(start); waited != 41*time.Second {
+			t.Errorf("GetTask returned after %s, want 41s: its turn, the 429's Retry-After, then at once", waited)
+		}
+		want := []turn{{"a", 0}, {"b", 40 * time.Second}, {"c", 80 * time.Second}}
+		if diff := cmp.Diff(want, up.requests(), cmp.AllowUnexported(turn{})); diff != "" {
+			t.Errorf("requests at the upstream (-want +got):\n%s", diff)
+		}
+	})
+}
+
 func TestRateLimitWaitHonoursCancellation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		up := &recorder{start: time.Now()}
@@ -278,8 +307,8 @@ func TestRateLimitWaitHonoursCancellation(t *testing.T) {
 		start := time.Now()
 		_, err := c.GetTask(ctx, "t")
 		var apiErr *api.Error
-		if !errors.As(err, &apiErr) || apiErr.Kind != api.KindRateLimited || !apiErr.Held || apiErr.RetryAfter != 10*time.Second {
-			t.Errorf("GetTask whose turn is past its deadline = %v, want held back with a wait of 10s", err)
+		if !errors.As(err, &apiErr) || apiErr.Kind != api.KindRateLimited || apiErr.StatusCode != 0 || apiErr.Attempts != 0 || apiErr.RetryAfter != 10*time.Second {
+			t.Errorf("GetTask whose turn is past its deadline = %#v, want rate limited, nothing sent, with a wait of 10s", err)
 		}
 		if waited := time.Since(start); waited != 0 {
 			t.Errorf("GetTask whose turn is past its deadline returned after %s, want at once", waited)

@@ -18,8 +18,9 @@ import (
 
 // The one path of every upstream request, queries and submissions alike:
 //
-//	do:   the call's time budget, and the retries (the only layer that retries)
-//	send: build → wait for the rate limit → send → read limited → redact → classify
+//	do:      the first turn under the rate limit, then the call's time budget and the retries
+//	         (the only layer that retries), each retry taking a turn of its own
+//	send:    build → send → read limited → redact → classify
 //
 // A query and a submission differ only where the upstream's answer means something else:
 // a submission that may have been received is never repeated, and its failures after sending
@@ -38,11 +39,18 @@ type request struct {
 // submission reports whether the request creates a task, and so must never be sent twice.
 func (r request) submission() bool { return r.method == http.MethodPost }
 
-// do makes the request within the call's time budget (RetryPolicy.CallTimeout), retrying what
-// may be retried: a query's transient failures, a submission's failures to connect at all.
+// do makes the request. It waits for the first turn under the rate limit for as long as ctx
+// allows, so that a caller that may wait long (a poll loop, which lasts while anyone follows
+// its task) simply waits, and one with a deadline hears at once that no turn comes before it.
+// From that turn on the call has its time budget (RetryPolicy.CallTimeout), within which it
+// retries what may be retried: a query's transient failures, a submission's failures to
+// connect at all.
 func (c *Client) do(ctx context.Context, r request) (*Task, error) {
 	if c.token == "" {
 		return nil, &Error{Kind: KindMissingAPIKey, Message: "no API key is configured"}
+	}
+	if e := c.awaitTurn(ctx, r.urgent); e != nil {
+		return nil, e
 	}
 	if c.retry.CallTimeout > 0 {
 		var cancel context.CancelFunc
@@ -51,13 +59,17 @@ func (c *Client) do(ctx context.Context, r request) (*Task, error) {
 	}
 	var last *Error // the previous attempt's failure
 	for attempt := 1; ; attempt++ {
+		if attempt > 1 && c.awaitTurn(ctx, r.urgent) != nil {
+			// No turn for the retry within the budget, or the caller left: what the upstream
+			// said last is the news.
+			if ctx.Err() != nil {
+				return nil, contextError(ctx, last, last.Attempts)
+			}
+			return nil, last
+		}
 		task, err, sent := c.send(ctx, r)
 		if err == nil {
 			return task, nil
-		}
-		if err.Held && last != nil {
-			// A retry the rate limit held back: what the upstream said last is the news.
-			return nil, last
 		}
 		err.Attempts = attempt
 		last = err
@@ -73,25 +85,20 @@ func (c *Client) do(ctx context.Context, r request) (*Task, error) {
 			msg = "retrying a submission that could not connect; nothing was sent"
 		}
 		c.logger.DebugContext(ctx, msg, append(r.logAttrs, "attempt", attempt, "delay", delay, "error", err.Error())...)
-		timer := time.NewTimer(delay)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
+		if Sleep(ctx, delay) != nil {
 			return nil, contextError(ctx, err, attempt)
-		case <-timer.C:
 		}
 	}
 }
 
 // retryable reports whether another attempt may follow a failed one. A query is retried when
-// the failure is transient, unless the rate limit held it back: its turn would come too late
-// for this call anyway, and the caller decides when to ask again. A submission is retried only
-// when it could not connect at all, so that nothing reached the upstream.
+// the failure is transient. A submission is retried only when it could not connect at all, so
+// that nothing reached the upstream.
 func retryable(r request, err *Error, sent bool) bool {
 	if r.submission() {
 		return !sent && isDialError(err.Err)
 	}
-	return err.Transient() && !err.Held
+	return err.Transient()
 }
 
 // backoff is the jittered exponential delay before retry number attempt (1-based):
@@ -151,9 +158,6 @@ func (c *Client) attempt(ctx context.Context, r request) (task *Task, e *Error, 
 		// a failure on a reused connection.
 	}
 
-	if e := c.awaitTurn(ctx, r.urgent); e != nil {
-		return nil, e, false
-	}
 	resp, err := c.httpClient.Do(req)
 	if err != nil {
 		return nil, transportError(ctx, r, err, connected.Load()), connected.Load() || !isConnectError(err)

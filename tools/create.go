@@ -97,6 +97,13 @@ func (h *handlers) create(ctx context.Context, in schema.CreateVideoTaskInput) (
 	if m.ImageToVideo {
 		areq.Kind = api.ImageToVideo
 	}
+	// A submission is sent within one call budget or not at all: a caller whose host gave up
+	// on the call must not find a task created long after.
+	if budget := h.client.CallBudget(); budget > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, budget)
+		defer cancel()
+	}
 	task, err := h.client.CreateTask(ctx, areq)
 	if err != nil {
 		var e *api.Error

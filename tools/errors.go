@@ -120,10 +120,11 @@ var errorWords = map[api.ErrorKind]func(f failure) string{
 	},
 	api.KindRateLimited: func(f failure) string {
 		switch {
+		case f.op == opSubmit && f.e.StatusCode == 0:
+			// No answer: the server's own pacing could not send the submission in time.
+			return fmt.Sprintf("The server is pacing its upstream requests (its --max-qps limit, or a pause the upstream asked for with a 429) and could not send the submission in time; no task was created. Wait %s, then call create_video_task again.", retryWait(f.e))
 		case f.op == opSubmit:
 			return fmt.Sprintf("The upstream is rate limiting submissions%s; no task was created. Wait %s, then call create_video_task again.", f.said, retryWait(f.e))
-		case f.e.Held:
-			return fmt.Sprintf("The server is pacing its upstream queries (its --max-qps limit, or a pause the upstream asked for with a 429) and could not fit this one in time. Wait %s, then call again with the same task_id; the task itself is unaffected.", retryWait(f.e))
 		}
 		return fmt.Sprintf("The upstream is rate limiting task queries%s. Wait %s, then call again with the same task_id; the task itself is unaffected.", f.said, retryWait(f.e))
 	},

@@ -60,12 +60,12 @@ func (h *handlers) query(ctx context.Context, id string) (schema.TaskResult, err
 	return h.withSaveHint(taskResult(id, obs.task)), nil
 }
 
-// freshObservation is loop's latest observation when it is younger than a poll interval, and
-// otherwise the next one, waited for as long as one upstream call may take. When none comes
-// in that time, it is the older one, if there is any.
+// freshObservation is loop's latest observation while it is fresh (see observation.freshUntil),
+// and otherwise the next one, waited for as long as one upstream call may take. When none
+// comes in that time, it is the older one, if there is any.
 func (h *handlers) freshObservation(ctx context.Context, loop *pollLoop) (observation, error) {
 	obs, seq, nextPoll, changed := loop.state()
-	if seq > 0 && time.Since(obs.at) <= h.pollInterval {
+	if seq > 0 && !time.Now().After(obs.freshUntil(h.pollInterval)) {
 		return obs, nil
 	}
 	if seq > 0 && time.Now().Before(nextPoll) {

@@ -38,6 +38,12 @@ func (o observation) retryAfter() time.Duration {
 	return 0
 }
 
+// freshUntil is when a newer observation may first be had: a poll interval after this one,
+// or later when the upstream asked us to wait longer before asking again.
+func (o observation) freshUntil(interval time.Duration) time.Time {
+	return o.at.Add(max(interval, o.retryAfter()))
+}
+
 // pollHub is the one owner of waiting: every caller interested in a task id subscribes to
 // one poll loop for that id, so the upstream sees the requests of one caller however many
 // wait, and finished tasks are remembered, so that asking again costs no request. localHub is
@@ -60,21 +66,24 @@ type localHub struct {
 	maxPollInterval time.Duration
 	finished        *terminalCache
 	logger          *slog.Logger
-	// remember, when set, keeps a finished task beyond this process before any subscriber
-	// has its answer, so that a caller who asks elsewhere next costs no request.
+	// remember, when not nil, keeps a finished task beyond this process before any
+	// subscriber has its answer, so that a caller who asks elsewhere next costs no request.
 	remember func(ctx context.Context, id string, task *api.Task)
 
 	mu    sync.Mutex
 	loops map[string]*pollLoop
 }
 
-func newLocalHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger) *localHub {
+// newLocalHub returns a localHub. remember may be nil.
+func newLocalHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger,
+	remember func(ctx context.Context, id string, task *api.Task)) *localHub {
 	return &localHub{
 		client:          client,
 		logger:          logger,
 		pollInterval:    pollInterval,
 		maxPollInterval: maxPollInterval,
 		finished:        finished,
+		remember:        remember,
 		loops:           make(map[string]*pollLoop),
 	}
 }
@@ -130,8 +139,7 @@ func (h *localHub) run(ctx context.Context, loop *pollLoop) {
 		if r.done {
 			return
 		}
-		// A poll the rate limit held back keeps its urgency for the next try.
-		urgent = urgent && r.held
+		urgent = false
 		timer := time.NewTimer(r.pause)
 		select {
 		case <-ctx.Done():
@@ -156,8 +164,6 @@ func (h *localHub) nextInterval(interval time.Duration) time.Duration {
 type pollResult struct {
 	obs   observation
 	pause time.Duration // until the next poll: the interval, or longer when the upstream asked
-	held  bool          // the rate limit held the query back: nothing was sent
-	news  bool          // obs went to the subscribers (a held-back poll after the first does not)
 	done  bool          // the loop is over: the task ended, or the last subscriber left
 }
 
@@ -177,16 +183,8 @@ func (h *localHub) poll(ctx context.Context, loop *pollLoop, urgent bool, interv
 	default:
 	}
 	obs := observation{task: task, err: err, at: time.Now()}
-	r := pollResult{obs: obs, pause: max(interval, obs.retryAfter()), held: heldBack(err)}
-	if r.held && loop.observed() {
-		// The rate limit kept this poll from being sent: nothing new was learned, and
-		// the subscribers keep the observation they have.
-		h.logger.DebugContext(ctx, "poll held back by the rate limit", "task_id", loop.id, "next_try_in", r.pause)
-		loop.reschedule(obs.at.Add(r.pause))
-		return r
-	}
+	r := pollResult{obs: obs, pause: max(interval, obs.retryAfter())}
 	h.log(ctx, loop, obs)
-	r.news = true
 	if obs.final() {
 		if h.remember != nil && obs.err == nil && obs.task.Status != api.StatusUnknown {
 			h.remember(context.WithoutCancel(ctx), loop.id, obs.task)
@@ -211,13 +209,6 @@ func (h *localHub) finish(loop *pollLoop, obs observation) {
 	}
 	h.mu.Unlock()
 	loop.publish(obs, time.Time{})
-}
-
-// heldBack reports an error that stands for no request at all: the client's own rate limit
-// would not have let it through in time.
-func heldBack(err error) bool {
-	var e *api.Error
-	return errors.As(err, &e) && e.Held
 }
 
 // log records one poll: at debug level while the task runs, at info level when it ends. A
@@ -291,16 +282,6 @@ func (l *pollLoop) state() (observation, int, time.Time, <-chan struct{}) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.latest, l.seq, l.nextPoll, l.changed
-}
-
-// reschedule tells subscribers when the next poll will be, without news: a poll the rate
-// limit held back. Callers waiting for an answer wake up and keep the one they have.
-func (l *pollLoop) reschedule(nextPoll time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.nextPoll = nextPoll
-	close(l.changed)
-	l.changed = make(chan struct{})
 }
 
 // observed reports whether the loop has published anything yet.

@@ -64,7 +64,7 @@ func newLimitedTestHub(t *testing.T, perSecond float64, script ...string) (*loca
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)
 	}
-	return newLocalHub(c, time.Second, 4*time.Second, newTerminalCache(time.Hour, 10), slog.New(slog.DiscardHandler)), up
+	return newLocalHub(c, time.Second, 4*time.Second, newTerminalCache(time.Hour, 10), slog.New(slog.DiscardHandler), nil), up
 }
 
 // follow reads a loop's observations until it ends, returning the statuses seen.
@@ -197,4 +197,32 @@ func TestPollLoopTakesTheTurnsOfTheCallerThatCameLast(t *testing.T) {
 			t.Errorf("step %d (join %q, leave %q): caller() = %q, want %q", i, s.join, s.leave, got, s.want)
 		}
 	}
+}
+
+// TestLocalHubFirstPollWaitsForItsTurn checks that a loop's poll waits for its turn under the
+// rate limit however long that takes, even beyond one call's budget (15 s): its subscribers
+// get the upstream's answer when it comes, never an error standing for a request not sent.
+func TestLocalHubFirstPollWaitsForItsTurn(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		hub, up := newLimitedTestHub(t, 0.025, "SUCCEEDED") // one request per 40 s
+		start := time.Now()
+		for _, id := range []string{"a", "b"} {
+			_, loop := hub.subscribe(id, "")
+			obs, _, _, changed := loop.state()
+			for obs.task == nil && obs.err == nil {
+				<-changed
+				obs, _, _, changed = loop.state()
+			}
+			hub.unsubscribe(loop, "")
+			if obs.err != nil || obs.task.Status != api.StatusSucceeded {
+				t.Errorf("first observation of %s = %v, %v; want SUCCEEDED", id, obs.task, obs.err)
+			}
+		}
+		if waited := time.Since(start); waited != 40*time.Second {
+			t.Errorf("the second task's answer came after %s, want 40s (its turn)", waited)
+		}
+		if diff := cmp.Diff([]time.Duration{40 * time.Second}, up.polls("b")); diff != "" {
+			t.Errorf("polls of b (-want +got):\n%s", diff)
+		}
+	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
@@ -26,9 +27,11 @@ type sharedHub struct {
 // the holder's renewal to land first when it is alive.
 const leaseSlack = 20 * time.Millisecond
 
-func newSharedHub(local *localHub, store *coord.Store) *sharedHub {
-	h := &sharedHub{localHub: local, store: store}
-	local.remember = h.remember
+// newSharedHub returns the sharedHub over store; the other arguments are newLocalHub's.
+func newSharedHub(client *api.Client, pollInterval, maxPollInterval time.Duration, finished *terminalCache, logger *slog.Logger,
+	store *coord.Store) *sharedHub {
+	h := &sharedHub{store: store}
+	h.localHub = newLocalHub(client, pollInterval, maxPollInterval, finished, logger, h.remember)
 	store.Listen(h.deliver)
 	return h
 }
@@ -136,8 +139,7 @@ func (h *sharedHub) lead(ctx context.Context, loop *pollLoop, leading, urgent bo
 			}
 			return interval, false, true
 		}
-		// A poll the rate limit held back keeps its urgency for the next try.
-		urgent = urgent && r.held
+		urgent = false
 		next := h.nextInterval(interval)
 		switch h.pause(ctx, loop, lease, r.pause) {
 		case pauseOver:
@@ -243,8 +245,6 @@ func (h *sharedHub) apply(loop *pollLoop, b []byte, interval time.Duration) (tim
 		}
 		loop.publish(obs, n.Next)
 		return max(h.pollInterval, min(n.Next.Sub(n.At), h.maxPollInterval)), false
-	case newsRescheduled:
-		loop.reschedule(n.Next)
 	}
 	return interval, false
 }
@@ -260,10 +260,6 @@ func (h *sharedHub) remember(ctx context.Context, id string, task *api.Task) {
 
 // share publishes what a poll found to the other processes, and a finished task to the store.
 func (h *sharedHub) share(ctx context.Context, id string, r pollResult) {
-	if !r.news {
-		_ = h.publish(ctx, id, news{Kind: newsRescheduled, Next: r.obs.at.Add(r.pause)}, 0)
-		return
-	}
 	n := news{Kind: newsObserved, Task: r.obs.task, Err: wireErrorOf(r.obs.err), At: r.obs.at}
 	if r.done {
 		// The finished task is already in the store (remember).
@@ -336,9 +332,8 @@ type news struct {
 type newsKind string
 
 const (
-	newsObserved    newsKind = "observed"    // a poll's answer
-	newsRescheduled newsKind = "rescheduled" // a poll the rate limit held back: no answer, a new time
-	newsPoke        newsKind = "poke"        // a caller asks the holder to poll now
+	newsObserved newsKind = "observed" // a poll's answer
+	newsPoke     newsKind = "poke"     // a caller asks the holder to poll now
 )
 
 func decodeNews(b []byte) (news, error) {
@@ -358,7 +353,6 @@ type wireError struct {
 	RequestID  string        `json:"request_id,omitempty"`
 	RetryAfter time.Duration `json:"retry_after,omitempty"`
 	Attempts   int           `json:"attempts,omitempty"`
-	Held       bool          `json:"held,omitempty"`
 	Cause      string        `json:"cause,omitempty"`
 }
 
@@ -371,7 +365,7 @@ func wireErrorOf(err error) *wireError {
 		return &wireError{Kind: api.KindUnavailable, Cause: err.Error()}
 	}
 	w := &wireError{Kind: e.Kind, StatusCode: e.StatusCode, Code: e.Code, Message: e.Message, RequestID: e.RequestID,
-		RetryAfter: e.RetryAfter, Attempts: e.Attempts, Held: e.Held}
+		RetryAfter: e.RetryAfter, Attempts: e.Attempts}
 	if e.Err != nil {
 		w.Cause = e.Err.Error()
 	}
@@ -383,7 +377,7 @@ func (w *wireError) error() error {
 		return nil
 	}
 	e := &api.Error{Kind: w.Kind, StatusCode: w.StatusCode, Code: w.Code, Message: w.Message, RequestID: w.RequestID,
-		RetryAfter: w.RetryAfter, Attempts: w.Attempts, Held: w.Held}
+		RetryAfter: w.RetryAfter, Attempts: w.Attempts}
 	if w.Cause != "" {
 		e.Err = errors.New(w.Cause)
 	}

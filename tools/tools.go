@@ -194,10 +194,10 @@ func newHandlers(d Deps, stopping <-chan struct{}) *handlers {
 		h.waitTimeout = DefaultWaitTimeout
 	}
 	h.finished = newTerminalCache(finishedTaskTTL, finishedTaskLimit)
-	local := newLocalHub(d.Client, h.pollInterval, h.maxPollInterval, h.finished, h.logger)
-	h.hub = local
 	if d.Shared != nil {
-		h.hub = newSharedHub(local, d.Shared)
+		h.hub = newSharedHub(d.Client, h.pollInterval, h.maxPollInterval, h.finished, h.logger, d.Shared)
+	} else {
+		h.hub = newLocalHub(d.Client, h.pollInterval, h.maxPollInterval, h.finished, h.logger, nil)
 	}
 	if d.DownloadDir != "" {
 		h.downloads = download.New(d.DownloadDir, d.DownloadHTTPClient, d.MaxDownloadBytes)

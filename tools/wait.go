@@ -233,9 +233,6 @@ func (w *waiter) stopped() (schema.TaskResult, error) {
 
 func (w *waiter) progressMessage() string {
 	if w.lastErr != nil && w.last == nil {
-		if heldBack(w.lastErr) {
-			return fmt.Sprintf("waiting for a turn under the rate limit; waited %.0f s", w.waited())
-		}
 		return fmt.Sprintf("upstream not answering (%s); waited %.0f s", truncate(w.lastErr.Error(), 120), w.waited())
 	}
 	return fmt.Sprintf("%s; waited %.0f s", w.last.Status, w.waited())
