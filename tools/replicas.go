@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
@@ -135,6 +136,7 @@ func (h *sharedHub) lead(ctx context.Context, loop *pollLoop, leading, urgent bo
 		}
 		if r.done {
 			if leading {
+				lease.stop() // first: a renewal after the release would take the lease again
 				h.store.Release(context.WithoutCancel(ctx), loop.id)
 			}
 			return interval, false, true
@@ -144,6 +146,7 @@ func (h *sharedHub) lead(ctx context.Context, loop *pollLoop, leading, urgent bo
 		switch h.pause(ctx, loop, lease, r.pause) {
 		case pauseOver:
 			if leading {
+				lease.stop() // first: a renewal after the release would take the lease again
 				h.store.Release(context.WithoutCancel(ctx), loop.id)
 			}
 			return next, false, true
@@ -286,11 +289,17 @@ func (h *sharedHub) leaseTTL() time.Duration { return h.pollInterval * 3 / 2 }
 // heldLease renews a lease every half pollInterval until stopped; lost is closed when another
 // process holds it.
 type heldLease struct {
-	lost chan struct{}
-	done chan struct{}
+	lost     chan struct{}
+	done     chan struct{}
+	stopOnce sync.Once
+	renewing sync.WaitGroup
 }
 
-func (l *heldLease) stop() { close(l.done) }
+// stop ends the renewals, and returns once none is under way. It may be called more than once.
+func (l *heldLease) stop() {
+	l.stopOnce.Do(func() { close(l.done) })
+	l.renewing.Wait()
+}
 
 // hold keeps this process's lease on id while the returned lease runs; with leading false
 // (Redis down) there is nothing to renew.
@@ -299,7 +308,7 @@ func (h *sharedHub) hold(ctx context.Context, id string, leading bool) *heldLeas
 	if !leading {
 		return l
 	}
-	go func() {
+	l.renewing.Go(func() {
 		ticker := time.NewTicker(h.pollInterval / 2)
 		defer ticker.Stop()
 		for {
@@ -315,7 +324,7 @@ func (h *sharedHub) hold(ctx context.Context, id string, leading bool) *heldLeas
 				return
 			}
 		}
-	}()
+	})
 	return l
 }
 
