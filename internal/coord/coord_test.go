@@ -34,14 +34,18 @@ func open(t *testing.T, srv *redistest.Server, key string) *coord.Store {
 }
 
 func TestOpenRefusesAnUnusableURLWithoutQuotingItsPassword(t *testing.T) {
-	for _, raw := range []string{"http://user:hunter2secret@host:6379", "redis://user:hunter2secret@host:6379/notadb"} {
+	for _, raw := range []string{"http://user:hunter2secret@host:6379", "redis://user:hunter2secret@host:6379/notadb",
+		"redis://:hunter2/secret@host:6379", "redis://:hunter2#secret@host:6379"} {
 		_, err := coord.Open(context.Background(), raw, accountKey, slog.New(slog.DiscardHandler))
 		if err == nil {
 			t.Errorf("Open(%q) = nil error, want one", raw)
 			continue
 		}
-		if strings.Contains(err.Error(), "hunter2secret") {
+		if strings.Contains(err.Error(), "hunter2") || strings.Contains(err.Error(), "secret") {
 			t.Errorf("Open(%q) = %q: the error quotes the password", raw, err)
+		}
+		if !strings.Contains(err.Error(), "percent-encoded") {
+			t.Errorf("Open(%q) = %q: want how to write a password with special characters", raw, err)
 		}
 	}
 }

@@ -74,7 +74,7 @@ type Store struct {
 func Open(ctx context.Context, rawURL, accountKey string, logger *slog.Logger) (*Store, error) {
 	opts, err := redis.ParseURL(rawURL)
 	if err != nil {
-		return nil, fmt.Errorf("--redis-url %s: want redis://[user:password@]host:port[/db], rediss://… or unix:///path/to/socket", redactURL(rawURL))
+		return nil, fmt.Errorf("--redis-url %s: want redis://[user:password@]host:port[/db], rediss://… or unix:///path/to/socket, with characters such as / ? # @ %% in the password percent-encoded (/ is %%2F)", redactURL(rawURL))
 	}
 	opts.DialTimeout = dialTimeout
 	opts.DialerRetries = 1
