@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/video-task-mcp/video-task-mcp/api"
 	"github.com/video-task-mcp/video-task-mcp/schema"
+	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
@@ -29,11 +29,12 @@ type answer struct {
 	body   string
 }
 
-// fakeUpstream is a scripted task API under a path prefix. Each task id has a list of
-// answers served in order; the last one repeats.
+// fakeUpstream is a scripted task API under a path prefix, served in memory (see
+// simulate.Transport): no socket, so a test may run it inside a synctest bubble, where a wait's
+// schedule is exact and takes no time. Each task id has a list of answers served in order; the
+// last one repeats.
 type fakeUpstream struct {
-	t      *testing.T
-	server *httptest.Server
+	handler http.Handler
 
 	mu       sync.Mutex
 	scripts  map[string][]answer
@@ -44,11 +45,10 @@ const upstreamPrefix = "/relay"
 
 func newFakeUpstream(t *testing.T) *fakeUpstream {
 	t.Helper()
-	f := &fakeUpstream{t: t, scripts: map[string][]answer{}, requests: map[string]int{}}
+	f := &fakeUpstream{scripts: map[string][]answer{}, requests: map[string]int{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+upstreamPrefix+"/task/{id}", f.serve)
-	f.server = httptest.NewServer(mux)
-	t.Cleanup(f.server.Close)
+	f.handler = mux
 	return f
 }
 
@@ -95,7 +95,13 @@ func (f *fakeUpstream) requestsFor(id string) int {
 	return f.requests[id]
 }
 
-func (f *fakeUpstream) baseURL() string { return f.server.URL + upstreamPrefix }
+// baseURL is where the upstream answers, through httpClient only.
+func (f *fakeUpstream) baseURL() string { return "http://upstream.test" + upstreamPrefix }
+
+// httpClient reaches the upstream in memory.
+func (f *fakeUpstream) httpClient() *http.Client {
+	return &http.Client{Transport: simulate.Transport(f.handler)}
+}
 
 // taskBody renders a DashScope task body.
 func taskBody(id, status string, extra string) answer {
@@ -121,6 +127,7 @@ func testDeps(t *testing.T, f *fakeUpstream, token string) tools.Deps {
 	t.Helper()
 	c, err := api.NewClient(token,
 		api.WithBaseURL(f.baseURL()),
+		api.WithHTTPClient(f.httpClient()),
 		api.WithRetryPolicy(api.RetryPolicy{Retries: 3, BaseDelay: time.Millisecond, MaxRetryAfter: 10 * time.Second, CallTimeout: 5 * time.Second}),
 	)
 	if err != nil {
@@ -132,6 +139,17 @@ func testDeps(t *testing.T, f *fakeUpstream, token string) tools.Deps {
 		MaxPollInterval: 80 * time.Millisecond,
 		WaitTimeout:     5 * time.Second,
 	}
+}
+
+// bubbleDeps is testDeps with polling at a pace whose figures read well: every 2 s at first,
+// growing by half each time up to 10 s, so that polls come at 0, 2, 5, 9.5, 16.25, 26.25,
+// 36.25 s and so on. It is for tests inside a synctest bubble, where those seconds take no
+// time and every poll comes exactly when due.
+func bubbleDeps(t *testing.T, f *fakeUpstream) tools.Deps {
+	t.Helper()
+	deps := testDeps(t, f, testToken)
+	deps.PollInterval, deps.MaxPollInterval, deps.WaitTimeout = 2*time.Second, 10*time.Second, 45*time.Second
+	return deps
 }
 
 // connect starts an in-process MCP client of a server built from deps.
@@ -166,6 +184,39 @@ func call(t *testing.T, ctx context.Context, c *client.Client, name string, args
 		t.Fatalf("CallTool(%q, %v) error: %v", name, args, err)
 	}
 	return res
+}
+
+// callOutcome is what a tool call made on a goroutine of its own returned. The goroutine only
+// hands it over: checking it may stop the test, which only the test's goroutine may do.
+type callOutcome struct {
+	res *mcp.CallToolResult
+	err error
+}
+
+// status is the task status of a successful call, or the call's error.
+func (o callOutcome) status(t *testing.T) string {
+	t.Helper()
+	if o.err != nil {
+		return o.err.Error()
+	}
+	return structured(t, o.res).TaskStatus
+}
+
+// startCall makes a tool call on a goroutine of its own, with progressToken when it is not
+// empty, and hands its outcome over on the channel returned.
+func startCall(ctx context.Context, c *client.Client, name string, args map[string]any, progressToken string) <-chan callOutcome {
+	out := make(chan callOutcome, 1)
+	go func() {
+		req := mcp.CallToolRequest{}
+		req.Params.Name = name
+		req.Params.Arguments = args
+		if progressToken != "" {
+			req.Params.Meta = &mcp.Meta{ProgressToken: progressToken}
+		}
+		res, err := c.CallTool(ctx, req)
+		out <- callOutcome{res, err}
+	}()
+	return out
 }
 
 // structured decodes a result's structuredContent, checking it against the output schema.

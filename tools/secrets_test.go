@@ -48,7 +48,7 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 
 	var logs syncBuffer
 	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithLogger(logger),
+	client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithHTTPClient(f.httpClient()), api.WithLogger(logger),
 		api.WithRetryPolicy(api.RetryPolicy{Retries: 2, BaseDelay: time.Millisecond, MaxRetryAfter: time.Second, CallTimeout: 5 * time.Second}))
 	if err != nil {
 		t.Fatalf("NewClient: %v", err)

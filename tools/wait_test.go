@@ -7,18 +7,31 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/client"
 	"github.com/mark3labs/mcp-go/mcp"
 
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
 
+// A wait's schedule is exact: these tests run in synctest bubbles over the upstream served in
+// memory, so a poll due after 9.5 s comes after 9.5 s to the nanosecond, at no cost in time, and
+// synctest.Wait tells when every notification sent so far has reached the client.
+
+// progressEvent is one notifications/progress as a client receives it.
+type progressEvent struct {
+	Token    any
+	Progress float64
+	Message  string
+}
+
 // progressLog collects notifications/progress as a client receives them.
 type progressLog struct {
 	mu     sync.Mutex
-	events []map[string]any
+	events []progressEvent
 }
 
 func (p *progressLog) attach(c *client.Client) {
@@ -26,16 +39,22 @@ func (p *progressLog) attach(c *client.Client) {
 		if n.Method != "notifications/progress" {
 			return
 		}
+		fields := n.Params.AdditionalFields
+		progress, ok := number(fields["progress"])
+		if !ok {
+			progress = -1 // not a number: no test wants that
+		}
+		message, _ := fields["message"].(string)
 		p.mu.Lock()
 		defer p.mu.Unlock()
-		p.events = append(p.events, n.Params.AdditionalFields)
+		p.events = append(p.events, progressEvent{Token: fields["progressToken"], Progress: progress, Message: message})
 	})
 }
 
-func (p *progressLog) snapshot() []map[string]any {
+func (p *progressLog) snapshot() []progressEvent {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return append([]map[string]any(nil), p.events...)
+	return append([]progressEvent(nil), p.events...)
 }
 
 // number reads a JSON number however the transport decoded it.
@@ -68,66 +87,77 @@ func callWithProgress(t *testing.T, ctx context.Context, c *client.Client, name 
 	return res
 }
 
-func TestWaitPollsUntilDoneWithProgress(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "slow-4"
-	f.script(id, taskBody(id, "PENDING", ""), taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
-	c := connect(t, testDeps(t, f, testToken))
-	var progress progressLog
-	progress.attach(c)
-
-	res := callWithProgress(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, "tok-1")
+// numbers reads a result's polls and waited_seconds, -1 for one that is missing.
+func numbers(t *testing.T, res *mcp.CallToolResult) (polls int, waited float64) {
+	t.Helper()
 	got := structured(t, res)
-	if got.TaskStatus != "SUCCEEDED" || !got.Done || got.VideoURL == "" {
-		t.Fatalf("wait_for_video_task(%q) = %+v, want SUCCEEDED with a video", id, got)
+	polls, waited = -1, -1
+	if got.Polls != nil {
+		polls = *got.Polls
 	}
-	if got.Polls == nil || *got.Polls != 4 {
-		t.Errorf("polls = %v, want 4", got.Polls)
+	if got.WaitedSeconds != nil {
+		waited = *got.WaitedSeconds
 	}
-	if got.WaitedSeconds == nil {
-		t.Errorf("waited_seconds missing")
-	}
-	// No request after the one that saw the terminal status.
-	time.Sleep(150 * time.Millisecond)
-	if n := f.requestsFor(id); n != 4 {
-		t.Errorf("upstream got %d requests, want 4", n)
-	}
+	return polls, waited
+}
 
-	events := progress.snapshot()
-	wantStatuses := []string{"PENDING", "RUNNING", "RUNNING"}
-	if len(events) != len(wantStatuses) {
-		t.Fatalf("got %d progress notifications %v, want %d (one per unfinished poll)", len(events), events, len(wantStatuses))
-	}
-	last := 0.0
-	for i, e := range events {
-		if e["progressToken"] != "tok-1" {
-			t.Errorf("notification %d token = %v, want tok-1", i, e["progressToken"])
+func TestWaitPollsUntilDoneWithProgress(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "slow-4"
+		f.script(id, taskBody(id, "PENDING", ""), taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
+		c := connect(t, bubbleDeps(t, f))
+		var progress progressLog
+		progress.attach(c)
+
+		start := time.Now()
+		res := callWithProgress(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, "tok-1")
+		// Polls at 0, 2, 5 and 9.5 s; the fourth sees the task finish.
+		if elapsed := time.Since(start); elapsed != 9500*time.Millisecond {
+			t.Errorf("the wait took %s, want 9.5s: the poll that sees SUCCEEDED answers at once", elapsed)
 		}
-		p, ok := number(e["progress"])
-		if !ok || p <= last {
-			t.Errorf("notification %d progress = %v, not above %v", i, e["progress"], last)
+		got := structured(t, res)
+		if got.TaskStatus != "SUCCEEDED" || !got.Done || got.VideoURL == "" {
+			t.Fatalf("wait_for_video_task(%q) = %+v, want SUCCEEDED with a video", id, got)
 		}
-		last = p
-		if msg, _ := e["message"].(string); !strings.Contains(msg, wantStatuses[i]) || !strings.Contains(msg, "waited") {
-			t.Errorf("notification %d message = %q, want the status %s and the time waited", i, msg, wantStatuses[i])
+		if polls, waited := numbers(t, res); polls != 4 || waited != 9.5 {
+			t.Errorf("polls, waited_seconds = %d, %v; want 4, 9.5", polls, waited)
 		}
-	}
+		synctest.Wait() // every notification sent is delivered
+		// One notification per unfinished poll, none for the last: it would trail the result.
+		want := []progressEvent{
+			{Token: "tok-1", Progress: 1, Message: "PENDING; waited 0 s"},
+			{Token: "tok-1", Progress: 2, Message: "RUNNING; waited 2 s"},
+			{Token: "tok-1", Progress: 3, Message: "RUNNING; waited 5 s"},
+		}
+		if diff := cmp.Diff(want, progress.snapshot()); diff != "" {
+			t.Errorf("progress notifications (-want +got):\n%s", diff)
+		}
+		// No request after the one that saw the terminal status.
+		time.Sleep(time.Hour)
+		if n := f.requestsFor(id); n != 4 {
+			t.Errorf("upstream got %d requests, want 4", n)
+		}
+	})
 }
 
 func TestWaitWithoutProgressTokenSendsNoProgress(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "slow-2"
-	f.script(id, taskBody(id, "RUNNING", ""), succeededBody(id))
-	c := connect(t, testDeps(t, f, testToken))
-	var progress progressLog
-	progress.attach(c)
-	got := structured(t, call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}))
-	if got.TaskStatus != "SUCCEEDED" {
-		t.Fatalf("status = %q, want SUCCEEDED", got.TaskStatus)
-	}
-	if events := progress.snapshot(); len(events) != 0 {
-		t.Errorf("got progress %v without a progress token", events)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "slow-2"
+		f.script(id, taskBody(id, "RUNNING", ""), succeededBody(id))
+		c := connect(t, bubbleDeps(t, f))
+		var progress progressLog
+		progress.attach(c)
+		got := structured(t, call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}))
+		if got.TaskStatus != "SUCCEEDED" {
+			t.Fatalf("status = %q, want SUCCEEDED", got.TaskStatus)
+		}
+		synctest.Wait() // a notification sent would be delivered by now
+		if events := progress.snapshot(); len(events) != 0 {
+			t.Errorf("got progress %v without a progress token", events)
+		}
+	})
 }
 
 func TestWaitEndsOnTerminalStatuses(t *testing.T) {
@@ -139,137 +169,181 @@ func TestWaitEndsOnTerminalStatuses(t *testing.T) {
 		{"CANCELED", ""},
 		{"UNKNOWN", ""},
 	}
-	f := newFakeUpstream(t)
-	c := connect(t, testDeps(t, f, testToken))
 	for _, tt := range tests {
 		t.Run(tt.status, func(t *testing.T) {
-			id := "end-" + tt.status
-			f.script(id, taskBody(id, "RUNNING", ""), taskBody(id, tt.status, tt.extra))
-			got := structured(t, call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}))
-			if got.TaskStatus != tt.status || !got.Done {
-				t.Errorf("wait_for_video_task(%q) = %s done=%v, want %s done=true", id, got.TaskStatus, got.Done, tt.status)
-			}
-			if tt.status == "FAILED" && (got.Error == nil || got.Error.Code != "InvalidParameter") {
-				t.Errorf("error = %+v, want code InvalidParameter", got.Error)
-			}
-			if n := f.requestsFor(id); n != 2 {
-				t.Errorf("upstream got %d requests, want 2", n)
-			}
+			synctest.Test(t, func(t *testing.T) {
+				f := newFakeUpstream(t)
+				c := connect(t, bubbleDeps(t, f))
+				id := "end-" + tt.status
+				f.script(id, taskBody(id, "RUNNING", ""), taskBody(id, tt.status, tt.extra))
+				res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id})
+				got := structured(t, res)
+				if got.TaskStatus != tt.status || !got.Done {
+					t.Errorf("wait_for_video_task(%q) = %s done=%v, want %s done=true", id, got.TaskStatus, got.Done, tt.status)
+				}
+				if tt.status == "FAILED" && (got.Error == nil || got.Error.Code != "InvalidParameter") {
+					t.Errorf("error = %+v, want code InvalidParameter", got.Error)
+				}
+				if polls, waited := numbers(t, res); polls != 2 || waited != 2 {
+					t.Errorf("polls, waited_seconds = %d, %v; want 2, 2: the second poll ends the wait", polls, waited)
+				}
+				time.Sleep(time.Hour)
+				if n := f.requestsFor(id); n != 2 {
+					t.Errorf("upstream got %d requests, want 2", n)
+				}
+			})
 		})
 	}
 }
 
 func TestWaitBudgetRunsOut(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "forever"
-	f.script(id, taskBody(id, "RUNNING", ""))
-	c := connect(t, testDeps(t, f, testToken))
-	start := time.Now()
-	res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 1})
-	elapsed := time.Since(start)
-	got := structured(t, res)
-	if got.Done || got.TaskStatus != "RUNNING" {
-		t.Errorf("result = %s done=%v, want RUNNING done=false", got.TaskStatus, got.Done)
-	}
-	if !strings.Contains(got.Summary, "Call wait_for_video_task again with the same task_id") {
-		t.Errorf("summary %q does not tell the caller to call again", got.Summary)
-	}
-	if !strings.Contains(resultText(res), "Call wait_for_video_task again") {
-		t.Errorf("text does not tell the caller to call again: %q", resultText(res))
-	}
-	// With polls every 20 ms growing to 80 ms, one second holds at most about 20 polls.
-	if got.Polls == nil || *got.Polls < 2 || *got.Polls > 25 {
-		t.Errorf("polls = %v, want between 2 and 25", got.Polls)
-	}
-	if n := f.requestsFor(id); got.Polls != nil && n != *got.Polls {
-		t.Errorf("upstream got %d requests, result says %d polls", n, *got.Polls)
-	}
-	// The budget is kept: generous bound for a loaded machine.
-	if elapsed > 3*time.Second {
-		t.Errorf("a 1 s wait took %s", elapsed)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "forever"
+		f.script(id, taskBody(id, "RUNNING", ""))
+		c := connect(t, bubbleDeps(t, f))
+		start := time.Now()
+		res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 10})
+		// Polls at 0, 2, 5 and 9.5 s; the next, at 16.25 s, would come after the budget, so
+		// the wait answers with the fourth.
+		if elapsed := time.Since(start); elapsed != 9500*time.Millisecond {
+			t.Errorf("a 10 s wait took %s, want 9.5s: no poll can come after that within the budget", elapsed)
+		}
+		got := structured(t, res)
+		if got.Done || got.TaskStatus != "RUNNING" {
+			t.Errorf("result = %s done=%v, want RUNNING done=false", got.TaskStatus, got.Done)
+		}
+		if !strings.Contains(got.Summary, "(4 polls). Call wait_for_video_task again with the same task_id") {
+			t.Errorf("summary %q does not count 4 polls and tell the caller to call again", got.Summary)
+		}
+		if !strings.Contains(resultText(res), "Call wait_for_video_task again") {
+			t.Errorf("text does not tell the caller to call again: %q", resultText(res))
+		}
+		if polls, waited := numbers(t, res); polls != 4 || waited != 9.5 {
+			t.Errorf("polls, waited_seconds = %d, %v; want 4, 9.5", polls, waited)
+		}
+		if n := f.requestsFor(id); n != 4 {
+			t.Errorf("upstream got %d requests, want 4, one per poll", n)
+		}
+	})
 }
 
 func TestWaitSurvivesTransientFailures(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "flaky"
-	down := answer{status: http.StatusServiceUnavailable, body: "<html>503 Service Unavailable</html>"}
-	// Four 503s exhaust one query's retries; the wait goes on and sees the task finish.
-	f.script(id, down, down, down, down, taskBody(id, "RUNNING", ""), down, succeededBody(id))
-	c := connect(t, testDeps(t, f, testToken))
-	got := structured(t, call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}))
-	if got.TaskStatus != "SUCCEEDED" {
-		t.Errorf("status = %q, want SUCCEEDED after transient failures", got.TaskStatus)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "flaky"
+		down := answer{status: http.StatusServiceUnavailable, body: "<html>503 Service Unavailable</html>"}
+		// Four 503s exhaust the first poll's retries; the wait goes on, sees the task run at
+		// the second poll, and finish at the third, which retries once.
+		f.script(id, down, down, down, down, taskBody(id, "RUNNING", ""), down, succeededBody(id))
+		c := connect(t, bubbleDeps(t, f))
+		var progress progressLog
+		progress.attach(c)
+		res := callWithProgress(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, "tok-flaky")
+		if got := structured(t, res); got.TaskStatus != "SUCCEEDED" {
+			t.Errorf("status = %q, want SUCCEEDED after transient failures", got.TaskStatus)
+		}
+		if polls, _ := numbers(t, res); polls != 3 {
+			t.Errorf("polls = %d, want 3", polls)
+		}
+		if n := f.requestsFor(id); n != 7 {
+			t.Errorf("upstream got %d requests, want 7: 4 tries, 1, then 2", n)
+		}
+		synctest.Wait()
+		events := progress.snapshot()
+		if len(events) != 2 || !strings.HasPrefix(events[0].Message, "upstream not answering (") ||
+			!strings.Contains(events[0].Message, "HTTP 503") || events[1].Message != "RUNNING; waited 2 s" {
+			t.Errorf("progress = %+v; want the 503 quoted, then RUNNING at 2 s", events)
+		}
+	})
 }
 
 func TestWaitReportsUpstreamThatNeverAnswers(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "down"
-	f.script(id, answer{status: http.StatusBadGateway, body: "<html><h1>502 Bad Gateway</h1></html>"})
-	c := connect(t, testDeps(t, f, testToken))
-	res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 1})
-	text := resultText(res)
-	if !res.IsError || !strings.Contains(text, "HTTP 502") || !strings.Contains(text, "502 Bad Gateway") {
-		t.Errorf("wait on a dead upstream = isError %v, %q; want an error quoting the 502", res.IsError, text)
-	}
-	if n := f.requestsFor(id); n < 4 {
-		t.Errorf("upstream got %d requests, want the wait to keep trying", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "down"
+		f.script(id, answer{status: http.StatusBadGateway, body: "<html><h1>502 Bad Gateway</h1></html>"})
+		c := connect(t, bubbleDeps(t, f))
+		res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 10})
+		text := resultText(res)
+		if !res.IsError || !strings.Contains(text, "HTTP 502") || !strings.Contains(text, "502 Bad Gateway") {
+			t.Errorf("wait on a dead upstream = isError %v, %q; want an error quoting the 502", res.IsError, text)
+		}
+		// Polls at about 0, 2, 5 and 9.5 s (each a few retries' milliseconds late), each of
+		// 4 tries.
+		if n := f.requestsFor(id); n != 16 {
+			t.Errorf("upstream got %d requests, want 16: 4 polls of 4 tries", n)
+		}
+	})
 }
 
 func TestWaitStopsOnPermanentFailure(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "vanishing"
-	f.script(id, taskBody(id, "RUNNING", ""), answer{status: http.StatusUnauthorized, body: `{"error":{"message":"token revoked","type":"auth_error"}}`})
-	c := connect(t, testDeps(t, f, testToken))
-	res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id})
-	if text := resultText(res); !res.IsError || !strings.Contains(text, "token revoked") {
-		t.Errorf("result = isError %v, %q; want an error quoting the upstream", res.IsError, text)
-	}
-	if n := f.requestsFor(id); n != 2 {
-		t.Errorf("upstream got %d requests, want 2", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "vanishing"
+		f.script(id, taskBody(id, "RUNNING", ""), answer{status: http.StatusUnauthorized, body: `{"error":{"message":"token revoked","type":"auth_error"}}`})
+		c := connect(t, bubbleDeps(t, f))
+		start := time.Now()
+		res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id})
+		if elapsed := time.Since(start); elapsed != 2*time.Second {
+			t.Errorf("the wait took %s, want 2s: the second poll's 401 ends it", elapsed)
+		}
+		if text := resultText(res); !res.IsError || !strings.Contains(text, "token revoked") {
+			t.Errorf("result = isError %v, %q; want an error quoting the upstream", res.IsError, text)
+		}
+		time.Sleep(time.Hour)
+		if n := f.requestsFor(id); n != 2 {
+			t.Errorf("upstream got %d requests, want 2", n)
+		}
+	})
 }
 
 func TestWaitHonoursLongRetryAfter(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "throttled"
-	f.script(id, taskBody(id, "RUNNING", ""), answer{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "600"}, body: `{"code":"Throttling","message":"slow down"}`})
-	c := connect(t, testDeps(t, f, testToken))
-	got := structured(t, call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 30}))
-	if got.Done || got.TaskStatus != "RUNNING" || !strings.Contains(got.Summary, "slow down") {
-		t.Errorf("result = %+v; want the last status, done=false, and the throttling quoted", got)
-	}
-	if n := f.requestsFor(id); n != 2 {
-		t.Errorf("upstream got %d requests, want 2: a 10-minute Retry-After must not be polled through", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "throttled"
+		f.script(id, taskBody(id, "RUNNING", ""), answer{status: http.StatusTooManyRequests, header: map[string]string{"Retry-After": "600"}, body: `{"code":"Throttling","message":"slow down"}`})
+		c := connect(t, bubbleDeps(t, f))
+		start := time.Now()
+		res := call(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 30})
+		if elapsed := time.Since(start); elapsed != 2*time.Second {
+			t.Errorf("the wait took %s, want 2s: after the 429 no poll can come within the budget", elapsed)
+		}
+		got := structured(t, res)
+		if got.Done || got.TaskStatus != "RUNNING" || !strings.Contains(got.Summary, "slow down") {
+			t.Errorf("result = %+v; want the last status, done=false, and the throttling quoted", got)
+		}
+		if n := f.requestsFor(id); n != 2 {
+			t.Errorf("upstream got %d requests, want 2: a 10-minute Retry-After must not be polled through", n)
+		}
+	})
 }
 
 func TestWaitStopsWhenCancelled(t *testing.T) {
-	f := newFakeUpstream(t)
-	id := "cancel-me"
-	f.script(id, taskBody(id, "RUNNING", ""))
-	c := connect(t, testDeps(t, f, testToken))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		req := mcp.CallToolRequest{}
-		req.Params.Name = tools.WaitForVideoTaskName
-		req.Params.Arguments = map[string]any{"task_id": id, "timeout_seconds": 60}
-		_, _ = c.CallTool(ctx, req)
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for f.requestsFor(id) < 3 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	cancel()
-	<-done
-	time.Sleep(50 * time.Millisecond)
-	after := f.requestsFor(id)
-	time.Sleep(300 * time.Millisecond)
-	if n := f.requestsFor(id); n != after {
-		t.Errorf("upstream got %d more requests after the wait was cancelled", n-after)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		id := "cancel-me"
+		f.script(id, taskBody(id, "RUNNING", ""))
+		c := connect(t, bubbleDeps(t, f))
+		ctx, cancel := context.WithCancel(context.Background())
+		done := startCall(ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
+		time.Sleep(6 * time.Second) // polls at 0, 2 and 5 s
+		if n := f.requestsFor(id); n != 3 {
+			t.Errorf("upstream got %d requests in the first 6 s, want 3", n)
+		}
+		cancel()
+		// The in-process transport hands the result over even to a caller who left.
+		o := <-done
+		const want = "The wait for task cancel-me was cancelled after 6 s. Call wait_for_video_task again to resume waiting."
+		switch {
+		case o.err != nil:
+			t.Errorf("cancelled wait: CallTool error %v, want the error result %q", o.err, want)
+		case !o.res.IsError || resultText(o.res) != want:
+			t.Errorf("cancelled wait = isError %v, %q; want the error result %q", o.res.IsError, resultText(o.res), want)
+		}
+		time.Sleep(time.Hour)
+		if n := f.requestsFor(id); n != 3 {
+			t.Errorf("upstream got %d requests after the wait was cancelled", n-3)
+		}
+	})
 }
