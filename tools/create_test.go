@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
@@ -521,7 +522,8 @@ func TestDashScopeQueries(t *testing.T) {
 }
 
 // TestCreateThenWaitWithSimulator is what a newcomer does with --simulate --enable-create:
-// submit, then wait for the video, over an in-process MCP client, on both providers.
+// submit, then wait for the video, over an in-process MCP client, on both providers. The
+// simulator's tasks take their time by the clock: in a synctest bubble, none of it real.
 func TestCreateThenWaitWithSimulator(t *testing.T) {
 	for _, provider := range api.Providers() {
 		for _, tt := range []struct {
@@ -531,29 +533,31 @@ func TestCreateThenWaitWithSimulator(t *testing.T) {
 			{"This one should FAIL moderation", "FAILED", simulate.IDFail + "-"},
 		} {
 			t.Run(string(provider)+"/"+tt.status, func(t *testing.T) {
-				client, err := api.NewClient("sk-simulated",
-					api.WithBaseURL(simulate.BaseURL),
-					api.WithProvider(provider),
-					api.WithHTTPClient(&http.Client{Transport: simulate.Transport(simulate.NewHandler(simulate.Options{}))}),
-				)
-				if err != nil {
-					t.Fatal(err)
-				}
-				c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, EnableCreate: true})
-				ctx := context.Background()
-				created := createResultOf(t, call(t, ctx, c, tools.CreateVideoTaskName, map[string]any{
-					"model": "wan2.5-i2v-preview", "prompt": tt.prompt, "img_url": "https://example.com/fox.png", "resolution": "720P",
-				}))
-				if !strings.HasPrefix(created.TaskID, tt.prefix) || created.TaskStatus != "PENDING" {
-					t.Fatalf("created %+v, want a PENDING task with an id starting %q", created, tt.prefix)
-				}
-				done := structured(t, call(t, ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": created.TaskID, "timeout_seconds": 10}))
-				if done.TaskStatus != tt.status || !done.Done || done.TaskID != created.TaskID {
-					t.Fatalf("wait = %+v, want %s", done, tt.status)
-				}
-				if tt.status == "SUCCEEDED" && done.VideoURL == "" {
-					t.Errorf("SUCCEEDED without a video URL: %+v", done)
-				}
+				synctest.Test(t, func(t *testing.T) {
+					client, err := api.NewClient("sk-simulated",
+						api.WithBaseURL(simulate.BaseURL),
+						api.WithProvider(provider),
+						api.WithHTTPClient(&http.Client{Transport: simulate.Transport(simulate.NewHandler(simulate.Options{}))}),
+					)
+					if err != nil {
+						t.Fatal(err)
+					}
+					c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, EnableCreate: true})
+					ctx := context.Background()
+					created := createResultOf(t, call(t, ctx, c, tools.CreateVideoTaskName, map[string]any{
+						"model": "wan2.5-i2v-preview", "prompt": tt.prompt, "img_url": "https://example.com/fox.png", "resolution": "720P",
+					}))
+					if !strings.HasPrefix(created.TaskID, tt.prefix) || created.TaskStatus != "PENDING" {
+						t.Fatalf("created %+v, want a PENDING task with an id starting %q", created, tt.prefix)
+					}
+					done := structured(t, call(t, ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": created.TaskID, "timeout_seconds": 10}))
+					if done.TaskStatus != tt.status || !done.Done || done.TaskID != created.TaskID {
+						t.Fatalf("wait = %+v, want %s", done, tt.status)
+					}
+					if tt.status == "SUCCEEDED" && done.VideoURL == "" {
+						t.Errorf("SUCCEEDED without a video URL: %+v", done)
+					}
+				})
 			})
 		}
 	}

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
+	"testing/synctest"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/mark3labs/mcp-go/mcp"
@@ -45,7 +45,7 @@ type videoAnswer struct {
 // videoHost is a fake object store serving videos at signed-looking URLs; it records whether any
 // request carried an Authorization header.
 type videoHost struct {
-	server *httptest.Server
+	base string // where the videos are: a listener's URL, or a name only client reaches
 
 	mu       sync.Mutex
 	answers  map[string]videoAnswer
@@ -54,12 +54,26 @@ type videoHost struct {
 	sending  chan struct{} // receives when a blocking answer has sent its first part
 }
 
+// newVideoHost listens on loopback, for the default download client, whose guard is part of
+// what the tests exercise.
 func newVideoHost(t *testing.T) *videoHost {
 	t.Helper()
-	v := &videoHost{answers: map[string]videoAnswer{}, hits: map[string]int{}, sending: make(chan struct{}, 1)}
-	v.server = httptest.NewServer(http.HandlerFunc(v.serve))
-	t.Cleanup(v.server.Close)
+	v := newMemoryVideoHost()
+	server := httptest.NewServer(http.HandlerFunc(v.serve))
+	t.Cleanup(server.Close)
+	v.base = server.URL
 	return v
+}
+
+// newMemoryVideoHost is a videoHost served in memory, reached only through its client: it can
+// live in a synctest bubble.
+func newMemoryVideoHost() *videoHost {
+	return &videoHost{base: "http://videos.test", answers: map[string]videoAnswer{}, hits: map[string]int{}, sending: make(chan struct{}, 1)}
+}
+
+// client reaches the host in memory.
+func (v *videoHost) client() *http.Client {
+	return &http.Client{Transport: simulate.Transport(http.HandlerFunc(v.serve))}
 }
 
 func (v *videoHost) serve(w http.ResponseWriter, r *http.Request) {
@@ -109,7 +123,7 @@ func (v *videoHost) video(path string, a videoAnswer) string {
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	v.answers[path] = a
-	return v.server.URL + path + "?Expires=1761540731&OSSAccessKeyId=LTAI&Signature=abc%3D"
+	return v.base + path + "?Expires=1761540731&OSSAccessKeyId=LTAI&Signature=abc%3D"
 }
 
 func (v *videoHost) hitsFor(path string) int {
@@ -323,49 +337,32 @@ func TestDownloadVideoFailuresKeepTheResult(t *testing.T) {
 	}
 }
 
+// TestDownloadVideoCancelledLeavesNothing runs in a synctest bubble, with the video host in
+// memory: synctest.Wait tells when the download is stuck waiting for the rest of the video.
 func TestDownloadVideoCancelledLeavesNothing(t *testing.T) {
-	f := newFakeUpstream(t)
-	host := newVideoHost(t)
-	deps, dir := downloadDeps(t, f)
-	c := connect(t, deps)
-	videoURL := host.video("/slow.mp4", videoAnswer{contentType: "video/mp4", body: mp4, block: true})
-	f.script("slow", succeededWithVideo("slow", videoURL))
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		host := newMemoryVideoHost()
+		deps := bubbleDeps(t, f)
+		dir := t.TempDir()
+		deps.DownloadDir, deps.DownloadHTTPClient = dir, host.client()
+		c := connect(t, deps)
+		videoURL := host.video("/slow.mp4", videoAnswer{contentType: "video/mp4", body: mp4, block: true})
+		f.script("slow", succeededWithVideo("slow", videoURL))
 
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan *mcp.CallToolResult, 1)
-	go func() {
-		req := mcp.CallToolRequest{}
-		req.Params.Name = tools.DownloadVideoName
-		req.Params.Arguments = map[string]any{"task_id": "slow"}
-		res, _ := c.CallTool(ctx, req)
-		done <- res
-	}()
-	select {
-	case <-host.sending:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the download never started")
-	}
-	// The temporary file exists while the download runs.
-	deadline := time.Now().Add(5 * time.Second)
-	for len(dirEntries(t, dir)) == 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if names := dirEntries(t, dir); len(names) != 1 || !strings.HasSuffix(names[0], ".part") || !strings.HasPrefix(names[0], ".") {
-		t.Errorf("during the download the directory holds %v, want one hidden .part file", names)
-	}
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(5 * time.Second):
-		t.Fatal("the call did not end when cancelled")
-	}
-	deadline = time.Now().Add(2 * time.Second)
-	for len(dirEntries(t, dir)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if names := dirEntries(t, dir); len(names) != 0 {
-		t.Errorf("after cancelling, the directory holds %v, want nothing", names)
-	}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := startCall(ctx, c, tools.DownloadVideoName, map[string]any{"task_id": "slow"}, "")
+		<-host.sending
+		synctest.Wait() // the download has written what it got, and waits for the rest
+		if names := dirEntries(t, dir); len(names) != 1 || !strings.HasSuffix(names[0], ".part") || !strings.HasPrefix(names[0], ".") {
+			t.Errorf("during the download the directory holds %v, want one hidden .part file", names)
+		}
+		cancel()
+		<-done
+		if names := dirEntries(t, dir); len(names) != 0 {
+			t.Errorf("once the cancelled call answered, the directory holds %v, want nothing", names)
+		}
+	})
 }
 
 func TestDownloadVideoNeverReplacesAFile(t *testing.T) {

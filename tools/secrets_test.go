@@ -9,6 +9,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/mark3labs/mcp-go/mcp"
@@ -36,63 +37,67 @@ func (b *syncBuffer) String() string {
 	return b.buf.String()
 }
 
+// TestAPIKeyAppearsNowhere runs in a synctest bubble: its waits on an upstream that never
+// answers take their whole budget, which costs no time there.
 func TestAPIKeyAppearsNowhere(t *testing.T) {
-	f := newFakeUpstream(t)
-	// An upstream that quotes the key back, as some gateways do.
-	f.script("echo", answer{status: http.StatusBadRequest, body: `{"error":{"message":"key ` + testToken + ` has no access to this task","type":"invalid_request_error"}}`})
-	f.script("done", taskBody("done", "RUNNING", ""), succeededBody("done"))
-	f.script("down", answer{status: http.StatusServiceUnavailable, body: "<html>503 for " + testToken + "</html>"})
-	f.script("escaped", answer{status: http.StatusBadRequest, body: `{"code":"InvalidApiKey","message":"key \u0073` + testToken[1:] + ` refused","request_id":"` + strings.ReplaceAll(testToken, "-", `\u002d`) + `"}`})
-	f.script("userinfo", taskBody("userinfo", "SUCCEEDED", `"video_url":"https://user:hunter2-password@dashscope-result.example/2.mp4?Signature=s"`))
-	f.script("failed", taskBody("failed", "FAILED", `"code":"InvalidApiKey","message":"`+testToken+` is invalid"`))
+	synctest.Test(t, func(t *testing.T) {
+		f := newFakeUpstream(t)
+		// An upstream that quotes the key back, as some gateways do.
+		f.script("echo", answer{status: http.StatusBadRequest, body: `{"error":{"message":"key ` + testToken + ` has no access to this task","type":"invalid_request_error"}}`})
+		f.script("done", taskBody("done", "RUNNING", ""), succeededBody("done"))
+		f.script("down", answer{status: http.StatusServiceUnavailable, body: "<html>503 for " + testToken + "</html>"})
+		f.script("escaped", answer{status: http.StatusBadRequest, body: `{"code":"InvalidApiKey","message":"key \u0073` + testToken[1:] + ` refused","request_id":"` + strings.ReplaceAll(testToken, "-", `\u002d`) + `"}`})
+		f.script("userinfo", taskBody("userinfo", "SUCCEEDED", `"video_url":"https://user:hunter2-password@dashscope-result.example/2.mp4?Signature=s"`))
+		f.script("failed", taskBody("failed", "FAILED", `"code":"InvalidApiKey","message":"`+testToken+` is invalid"`))
 
-	var logs syncBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithHTTPClient(f.httpClient()), api.WithLogger(logger),
-		api.WithRetryPolicy(api.RetryPolicy{Retries: 2, BaseDelay: time.Millisecond, MaxRetryAfter: time.Second, CallTimeout: 5 * time.Second}))
-	if err != nil {
-		t.Fatalf("NewClient: %v", err)
-	}
-	c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, Logger: logger})
+		var logs syncBuffer
+		logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		client, err := api.NewClient(testToken, api.WithBaseURL(f.baseURL()), api.WithHTTPClient(f.httpClient()), api.WithLogger(logger),
+			api.WithRetryPolicy(api.RetryPolicy{Retries: 2, BaseDelay: time.Millisecond, MaxRetryAfter: time.Second, CallTimeout: 5 * time.Second}))
+		if err != nil {
+			t.Fatalf("NewClient: %v", err)
+		}
+		c := connect(t, tools.Deps{Client: client, PollInterval: 10 * time.Millisecond, MaxPollInterval: 20 * time.Millisecond, Logger: logger})
 
-	var seen strings.Builder
-	for _, id := range []string{"echo", "escaped", "done", "down", "userinfo", "failed", "missing"} {
-		for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
-			args := map[string]any{"task_id": id}
-			if tool == tools.WaitForVideoTaskName {
-				args["timeout_seconds"] = 1
+		var seen strings.Builder
+		for _, id := range []string{"echo", "escaped", "done", "down", "userinfo", "failed", "missing"} {
+			for _, tool := range []string{tools.GetVideoTaskName, tools.WaitForVideoTaskName} {
+				args := map[string]any{"task_id": id}
+				if tool == tools.WaitForVideoTaskName {
+					args["timeout_seconds"] = 1
+				}
+				raw, err := json.Marshal(call(t, context.Background(), c, tool, args))
+				if err != nil {
+					t.Fatalf("marshal result: %v", err)
+				}
+				seen.Write(raw)
 			}
-			raw, err := json.Marshal(call(t, context.Background(), c, tool, args))
-			if err != nil {
-				t.Fatalf("marshal result: %v", err)
+		}
+		if redacttest.Revealed(seen.String(), testToken) {
+			t.Errorf("a result contains the API key:\n%s", seen.String())
+		}
+		if !strings.Contains(seen.String(), "[redacted]") {
+			t.Errorf("no result quotes the upstream's redacted message; the test no longer exercises an echoed key")
+		}
+		log := logs.String()
+		if redacttest.Revealed(log, testToken) {
+			t.Errorf("the log contains the API key:\n%s", log)
+		}
+		for _, want := range []string{"task finished", "video_url=https://dashscope-result.oss-cn-beijing.aliyuncs.com/1.mp4?REDACTED", "task query failed"} {
+			if !strings.Contains(log, want) {
+				t.Errorf("the log lacks %q:\n%s", want, log)
 			}
-			seen.Write(raw)
 		}
-	}
-	if redacttest.Revealed(seen.String(), testToken) {
-		t.Errorf("a result contains the API key:\n%s", seen.String())
-	}
-	if !strings.Contains(seen.String(), "[redacted]") {
-		t.Errorf("no result quotes the upstream's redacted message; the test no longer exercises an echoed key")
-	}
-	log := logs.String()
-	if redacttest.Revealed(log, testToken) {
-		t.Errorf("the log contains the API key:\n%s", log)
-	}
-	for _, want := range []string{"task finished", "video_url=https://dashscope-result.oss-cn-beijing.aliyuncs.com/1.mp4?REDACTED", "task query failed"} {
-		if !strings.Contains(log, want) {
-			t.Errorf("the log lacks %q:\n%s", want, log)
+		if strings.Contains(log, "hunter2-password") || strings.Contains(log, "user:") {
+			t.Errorf("the log contains the credentials of a video URL:\n%s", log)
 		}
-	}
-	if strings.Contains(log, "hunter2-password") || strings.Contains(log, "user:") {
-		t.Errorf("the log contains the credentials of a video URL:\n%s", log)
-	}
-	if !strings.Contains(log, "video_url=https://dashscope-result.example/2.mp4?REDACTED") {
-		t.Errorf("the log lacks the video URL without its credentials:\n%s", log)
-	}
-	if strings.Contains(log, "Signature=") {
-		t.Errorf("the log contains a signed URL's signature:\n%s", log)
-	}
+		if !strings.Contains(log, "video_url=https://dashscope-result.example/2.mp4?REDACTED") {
+			t.Errorf("the log lacks the video URL without its credentials:\n%s", log)
+		}
+		if strings.Contains(log, "Signature=") {
+			t.Errorf("the log contains a signed URL's signature:\n%s", log)
+		}
+	})
 }
 
 // TestSecretsNotEchoed has a client pass the API key and the clients' bearer token where they do
