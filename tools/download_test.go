@@ -351,7 +351,8 @@ func TestDownloadVideoCancelledLeavesNothing(t *testing.T) {
 		f.script("slow", succeededWithVideo("slow", videoURL))
 
 		ctx, cancel := context.WithCancel(context.Background())
-		done := startCall(ctx, c, tools.DownloadVideoName, map[string]any{"task_id": "slow"}, "")
+		defer cancel()
+		done := startCall(t, ctx, c, tools.DownloadVideoName, map[string]any{"task_id": "slow"}, "")
 		<-host.sending
 		synctest.Wait() // the download has written what it got, and waits for the rest
 		if names := dirEntries(t, dir); len(names) != 1 || !strings.HasSuffix(names[0], ".part") || !strings.HasPrefix(names[0], ".") {

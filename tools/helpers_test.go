@@ -203,10 +203,15 @@ func (o callOutcome) status(t *testing.T) string {
 }
 
 // startCall makes a tool call on a goroutine of its own, with progressToken when it is not
-// empty, and hands its outcome over on the channel returned.
-func startCall(ctx context.Context, c *client.Client, name string, args map[string]any, progressToken string) <-chan callOutcome {
+// empty, and hands its outcome over on the channel returned. The test does not end before the
+// call does: in a synctest bubble, time stops once the test's function returns, and a call
+// still waiting for it then would deadlock the bubble.
+func startCall(t *testing.T, ctx context.Context, c *client.Client, name string, args map[string]any, progressToken string) <-chan callOutcome {
+	t.Helper()
 	out := make(chan callOutcome, 1)
+	ended := make(chan struct{})
 	go func() {
+		defer close(ended)
 		req := mcp.CallToolRequest{}
 		req.Params.Name = name
 		req.Params.Arguments = args
@@ -216,6 +221,7 @@ func startCall(ctx context.Context, c *client.Client, name string, args map[stri
 		res, err := c.CallTool(ctx, req)
 		out <- callOutcome{res, err}
 	}()
+	t.Cleanup(func() { <-ended })
 	return out
 }
 

@@ -71,8 +71,12 @@ func TestProgressWaitsForRoomInAFullQueue(t *testing.T) {
 
 		lostBefore := progressLost()
 		call := waitCall(t, "full-1")
-		answered := make(chan mcp.JSONRPCMessage, 1)
-		go func() { answered <- callOnSession(s, session, call) }()
+		answered, ended := make(chan mcp.JSONRPCMessage, 1), make(chan struct{})
+		go func() {
+			defer close(ended)
+			answered <- callOnSession(s, session, call)
+		}()
+		t.Cleanup(func() { <-ended }) // see startCall
 		// The wait sees the task running at 0 s and waits for room for its progress. The
 		// transport makes room just before that wait would give up.
 		time.Sleep(999 * time.Millisecond)

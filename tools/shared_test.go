@@ -31,7 +31,7 @@ func TestConcurrentWaitsOnOneTaskShareOnePollLoop(t *testing.T) {
 		start := time.Now()
 		outcomes := make([]<-chan callOutcome, callers)
 		for i := range outcomes {
-			outcomes[i] = startCall(context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, fmt.Sprintf("tok-%d", i))
+			outcomes[i] = startCall(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, fmt.Sprintf("tok-%d", i))
 		}
 		for i, out := range outcomes {
 			o := <-out
@@ -113,7 +113,7 @@ func TestGetDuringWaitSharesTheLoop(t *testing.T) {
 		f.script(id, taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
 		c := connect(t, bubbleDeps(t, f))
 
-		wait := startCall(context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, "")
+		wait := startCall(t, context.Background(), c, tools.WaitForVideoTaskName, map[string]any{"task_id": id}, "")
 		time.Sleep(time.Second) // the first poll, at 0 s, is a second old; the next is due at 2 s
 		// The wait's observation is fresh: the get takes it without a request.
 		got := structured(t, call(t, context.Background(), c, tools.GetVideoTaskName, map[string]any{"task_id": id}))
@@ -141,11 +141,12 @@ func TestOneCallerLeavingDoesNotStopOthers(t *testing.T) {
 			taskBody(id, "RUNNING", ""), taskBody(id, "RUNNING", ""), succeededBody(id))
 		c := connect(t, bubbleDeps(t, f))
 		wait := func(ctx context.Context, timeout int) <-chan callOutcome {
-			return startCall(ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": timeout}, "")
+			return startCall(t, ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": timeout}, "")
 		}
 
 		// Polls come at 0, 2, 5, 9.5, 16.25 and 26.25 s; the sixth sees the task finish.
 		leaving, leave := context.WithCancel(context.Background())
+		defer leave()
 		left := wait(leaving, 60)                   // leaves at 3 s
 		outOfTime := wait(context.Background(), 10) // answers after the poll at 9.5 s
 		stays := wait(context.Background(), 60)
@@ -158,13 +159,17 @@ func TestOneCallerLeavingDoesNotStopOthers(t *testing.T) {
 		}
 		if o := <-outOfTime; o.err != nil {
 			t.Errorf("the caller whose budget ran out got %v", o.err)
-		} else if got := structured(t, o.res); got.Done || got.TaskStatus != "RUNNING" || *got.Polls != 4 || *got.WaitedSeconds != 9.5 {
-			t.Errorf("the caller whose budget ran out got %+v; want RUNNING, not done, after 4 polls and 9.5 s", got)
+		} else if got := structured(t, o.res); got.Done || got.TaskStatus != "RUNNING" {
+			t.Errorf("the caller whose budget ran out got %s done=%v; want RUNNING, not done", got.TaskStatus, got.Done)
+		} else if polls, waited := numbers(t, o.res); polls != 4 || waited != 9.5 {
+			t.Errorf("the caller whose budget ran out saw %d polls in %v s; want 4 in 9.5 s", polls, waited)
 		}
 		if o := <-stays; o.err != nil {
 			t.Errorf("the caller that stayed got %v", o.err)
-		} else if got := structured(t, o.res); got.TaskStatus != "SUCCEEDED" || *got.Polls != 6 || *got.WaitedSeconds != 26.3 {
-			t.Errorf("the caller that stayed got %+v; want SUCCEEDED after 6 polls and 26.3 s", got)
+		} else if got := structured(t, o.res); got.TaskStatus != "SUCCEEDED" {
+			t.Errorf("the caller that stayed got %s, want SUCCEEDED", got.TaskStatus)
+		} else if polls, waited := numbers(t, o.res); polls != 6 || waited != 26.3 {
+			t.Errorf("the caller that stayed saw %d polls in %v s; want 6 in 26.3 s (26.25, rounded)", polls, waited)
 		}
 		if n := f.requestsFor(id); n != 6 {
 			t.Errorf("upstream got %d requests, want 6", n)
@@ -207,7 +212,8 @@ func TestGetDuringRateLimitPauseAnswersPromptly(t *testing.T) {
 		c := connect(t, deps)
 
 		waitCtx, stopWait := context.WithCancel(context.Background())
-		wait := startCall(waitCtx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
+		defer stopWait()
+		wait := startCall(t, waitCtx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
 		// RUNNING at 0 s, then at 2 s the 429 that pauses every request until 32 s. At 10 s
 		// the 429 is no longer fresh, and the pause has 22 s to go.
 		time.Sleep(10 * time.Second)

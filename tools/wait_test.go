@@ -326,7 +326,8 @@ func TestWaitStopsWhenCancelled(t *testing.T) {
 		f.script(id, taskBody(id, "RUNNING", ""))
 		c := connect(t, bubbleDeps(t, f))
 		ctx, cancel := context.WithCancel(context.Background())
-		done := startCall(ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
+		defer cancel()
+		done := startCall(t, ctx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
 		time.Sleep(6 * time.Second) // polls at 0, 2 and 5 s
 		if n := f.requestsFor(id); n != 3 {
 			t.Errorf("upstream got %d requests in the first 6 s, want 3", n)
