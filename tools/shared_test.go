@@ -214,8 +214,8 @@ func TestGetDuringRateLimitPauseAnswersPromptly(t *testing.T) {
 		waitCtx, stopWait := context.WithCancel(context.Background())
 		defer stopWait()
 		wait := startCall(t, waitCtx, c, tools.WaitForVideoTaskName, map[string]any{"task_id": id, "timeout_seconds": 60}, "")
-		// RUNNING at 0 s, then at 2 s the 429 that pauses every request until 32 s. At 10 s
-		// the 429 is no longer fresh, and the pause has 22 s to go.
+		// RUNNING at 0 s, then at 2 s the 429 that pauses every request until 32 s. At 10 s,
+		// well past a poll interval, the pause has 22 s to go.
 		time.Sleep(10 * time.Second)
 
 		start := time.Now()
