@@ -45,7 +45,7 @@ type videoAnswer struct {
 // videoHost is a fake object store serving videos at signed-looking URLs; it records whether any
 // request carried an Authorization header.
 type videoHost struct {
-	base string // where the videos are: a listener's URL, or a name only client reaches
+	base string // where the videos are: a listener's URL, or a name only its client reaches
 
 	mu       sync.Mutex
 	answers  map[string]videoAnswer
