@@ -239,7 +239,7 @@ func structured(t *testing.T, res *mcp.CallToolResult) schema.TaskResult {
 	if err := json.Unmarshal(raw, &instance); err != nil {
 		t.Fatalf("structuredContent is not JSON: %v", err)
 	}
-	resolved, err := schema.TaskResultJSONSchema().Resolve(&jsonschema.ResolveOptions{})
+	resolved, err := resolvedResultSchema()
 	if err != nil {
 		t.Fatalf("resolve output schema: %v", err)
 	}
@@ -252,6 +252,11 @@ func structured(t *testing.T, res *mcp.CallToolResult) schema.TaskResult {
 	}
 	return r
 }
+
+// resolvedResultSchema is the output schema, resolved once: the tests check hundreds of results.
+var resolvedResultSchema = sync.OnceValues(func() (*jsonschema.Resolved, error) {
+	return schema.TaskResultJSONSchema().Resolve(&jsonschema.ResolveOptions{})
+})
 
 // resultText joins a result's text blocks.
 func resultText(res *mcp.CallToolResult) string {
