@@ -73,22 +73,32 @@ func (c *Client) do(ctx context.Context, r request) (*Task, error) {
 		}
 		err.Attempts = attempt
 		last = err
-		if !retryable(r, err, sent) || attempt > c.retry.Retries || err.RetryAfter > c.retry.MaxRetryAfter {
-			return nil, err
-		}
-		delay := max(err.RetryAfter, c.backoff(attempt))
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
-			return nil, err
-		}
-		msg := "retrying task query"
-		if r.submission() {
-			msg = "retrying a submission that could not connect; nothing was sent"
-		}
-		c.logger.DebugContext(ctx, msg, append(r.logAttrs, "attempt", attempt, "delay", delay, "error", err.Error())...)
-		if Sleep(ctx, delay) != nil {
-			return nil, contextError(ctx, err, attempt)
+		if end := c.beforeRetry(ctx, r, err, sent); end != nil {
+			return nil, end
 		}
 	}
+}
+
+// beforeRetry waits out the delay before the attempt that follows err, and returns nil; or,
+// when no attempt may follow (see retryable), none is left, or the delay would outlast the
+// budget, it returns at once the error the call ends with.
+func (c *Client) beforeRetry(ctx context.Context, r request, err *Error, sent bool) *Error {
+	if !retryable(r, err, sent) || err.Attempts > c.retry.Retries || err.RetryAfter > c.retry.MaxRetryAfter {
+		return err
+	}
+	delay := max(err.RetryAfter, c.backoff(err.Attempts))
+	if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < delay {
+		return err
+	}
+	msg := "retrying task query"
+	if r.submission() {
+		msg = "retrying a submission that could not connect; nothing was sent"
+	}
+	c.logger.DebugContext(ctx, msg, append(r.logAttrs, "attempt", err.Attempts, "delay", delay, "error", err.Error())...)
+	if Sleep(ctx, delay) != nil {
+		return contextError(ctx, err, err.Attempts)
+	}
+	return nil
 }
 
 // retryable reports whether another attempt may follow a failed one. A query is retried when
