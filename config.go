@@ -54,14 +54,15 @@ type config struct {
 	debugAddr       string
 	allowedOrigins  []string
 	// Bounds of the HTTP transports: open connections, open SSE sessions, tool calls running
-	// in all and for one client (calllimit.go), and the time a request body may take (zero:
-	// httpguard's default; tests shorten it).
+	// in all and for one client (calllimit.go), and the time a request body may take and a
+	// write to a client may wait (zero: httpguard's defaults; tests shorten them).
 	maxConnections          int
 	maxSSESessions          int
 	maxSSESessionsPerClient int
 	maxCalls                int
 	maxCallsPerClient       int
 	bodyTimeout             time.Duration
+	writeTimeout            time.Duration
 	logLevel                slog.Level
 	showVersion             bool
 	// downloadDir is --download-dir without surrounding white space: "" offers no

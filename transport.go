@@ -92,8 +92,9 @@ func serveHTTP(ctx context.Context, cfg config, srv *tools.Server, logger *slog.
 func newHTTPServer(callsCtx context.Context, handler http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler: handler,
-		// A request body has a deadline of its own (httpguard.BoundBodies): a ReadTimeout
-		// would also end long calls and event streams.
+		// A request body has a deadline of its own (httpguard.BoundBodies), and so has each
+		// write of a response (httpguard.BoundWrites): a ReadTimeout or WriteTimeout would
+		// also end long calls and event streams.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -138,8 +139,8 @@ func httpServerOptions(cfg config) []server.ServerOption {
 }
 
 // newHTTPHandler returns the handler of the sse or http transport, every MCP endpoint behind
-// the guard (authentication, origins, CORS, body limits) and every path's body bounded in
-// time, and the transport, to shut down.
+// the guard (authentication, origins, CORS, body limits) and every path's body and writes
+// bounded in time, and the transport, to shut down.
 func newHTTPHandler(cfg config, srv *tools.Server, logger *slog.Logger) (http.Handler, httpTransport, error) {
 	s := srv.MCPServer
 	guard, err := httpguard.New(httpguard.Config{
@@ -200,7 +201,7 @@ func newHTTPHandler(cfg config, srv *tools.Server, logger *slog.Logger) (http.Ha
 	default:
 		return nil, nil, fmt.Errorf("no HTTP transport %q", cfg.transport)
 	}
-	return httpguard.BoundBodies(mux, cfg.bodyTimeout), transport, nil
+	return httpguard.BoundWrites(httpguard.BoundBodies(mux, cfg.bodyTimeout), cfg.writeTimeout), transport, nil
 }
 
 // healthz answers liveness probes without authentication and without revealing anything.
