@@ -40,7 +40,7 @@ func serveDebug(addr string, logger *slog.Logger) error {
 		expvar.Publish("goroutines", expvar.Func(func() any { return runtime.NumGoroutine() }))
 	})
 	srv := &http.Server{
-		Handler:           httpguard.BoundBodies(httpguard.CheckHost(mux), httpguard.DefaultBodyTimeout),
+		Handler:           httpguard.BoundWrites(httpguard.BoundBodies(httpguard.CheckHost(mux), httpguard.DefaultBodyTimeout), httpguard.DefaultWriteTimeout),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 	}
