@@ -35,6 +35,9 @@ const (
 	// stdioOwedGrace is how long a stopping server waits, after the tools have stopped, for
 	// the answers still on their way (queued calls answer at once then).
 	stdioOwedGrace = time.Second
+	// stdoutStallTimeout is how long one write to stdout may wait before the client counts
+	// as gone: it has stopped reading, and the server stops as at the end of its input.
+	stdoutStallTimeout = 30 * time.Second
 )
 
 // JSON-RPC error codes of the stdio front.
@@ -53,9 +56,18 @@ const (
 //     full, leaving ping and cancellations unanswered);
 //   - a cancelled request gets no response (cancel.go);
 //   - end of input stops the server as SIGTERM does: requests already received are answered
-//     (waits at once, with their latest status and the advice to call again), then it returns.
+//     (waits at once, with their latest status and the advice to call again), then it returns;
+//   - a client that stops reading stdout is gone too: once a write has waited
+//     stdoutStallTimeout the server stops, and a stop does not wait on stdout for longer than
+//     shutdownGrace (the answers it still owes are then not written).
 func serveStdio(ctx context.Context, srv *tools.Server, maxCalls int, stdin io.Reader, stdout io.Writer, logger *slog.Logger) error {
-	out := &stdioOut{w: stdout, calls: newPendingCalls()}
+	return serveStdioStalling(ctx, srv, maxCalls, stdin, stdout, stdoutStallTimeout, logger)
+}
+
+// serveStdioStalling is serveStdio with the time a write to stdout may wait; tests shorten it.
+func serveStdioStalling(ctx context.Context, srv *tools.Server, maxCalls int, stdin io.Reader, stdout io.Writer, stallTimeout time.Duration, logger *slog.Logger) error {
+	stalling := newStallWriter(stdout, stallTimeout)
+	out := &stdioOut{w: stalling, calls: newPendingCalls()}
 	toServer, fromFront := io.Pipe()
 	stdio := server.NewStdioServer(srv.MCPServer)
 	stdio.SetErrorLogger(slog.NewLogLogger(logger.Handler(), slog.LevelWarn))
@@ -79,6 +91,8 @@ func serveStdio(ctx context.Context, srv *tools.Server, maxCalls int, stdin io.R
 		}
 	case err := <-listened:
 		return err
+	case <-stalling.stalled:
+		reason = fmt.Sprintf("stdout not read for %s", stallTimeout)
 	}
 	logger.Info("shutting down", "reason", reason, "calls", out.calls.len())
 	front.stop()
@@ -92,10 +106,18 @@ func serveStdio(ctx context.Context, srv *tools.Server, maxCalls int, stdin io.R
 	case <-time.After(stdioOwedGrace):
 	}
 	// Whatever is still owed gets an error, so that no request goes unanswered; anything
-	// mcp-go writes after this is dropped.
-	owed := out.close()
-	if owed > 0 {
-		logger.Warn("stopped before answering some requests; told the client so", "requests", owed)
+	// mcp-go writes after this is dropped. A write to stdout that its reader does not take
+	// holds this up: past shutdownGrace the server stops without it.
+	closed := make(chan int, 1)
+	go func() { closed <- out.close() }()
+	select {
+	case owed := <-closed:
+		if owed > 0 {
+			logger.Warn("stopped before answering some requests; told the client so", "requests", owed)
+		}
+	case <-time.After(shutdownGrace):
+		logger.Warn("stdout is not being read; stopped without writing the answers still owed", "requests", out.calls.len())
+		return nil
 	}
 	fromFront.Close()
 	select {
@@ -290,6 +312,25 @@ func (o *stdioOut) close() int {
 	}
 	o.closed = true
 	return len(owed)
+}
+
+// stallWriter is stdout, telling when one write has waited longer than timeout: the client
+// has stopped reading.
+type stallWriter struct {
+	w       io.Writer
+	timeout time.Duration
+	once    sync.Once
+	stalled chan struct{} // closed when a write has waited timeout
+}
+
+func newStallWriter(w io.Writer, timeout time.Duration) *stallWriter {
+	return &stallWriter{w: w, timeout: timeout, stalled: make(chan struct{})}
+}
+
+func (s *stallWriter) Write(p []byte) (int, error) {
+	timer := time.AfterFunc(s.timeout, func() { s.once.Do(func() { close(s.stalled) }) })
+	defer timer.Stop()
+	return s.w.Write(p)
 }
 
 // keyID turns an idKey back into a JSON id.
