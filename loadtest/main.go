@@ -8,6 +8,7 @@
 //	go run ./loadtest -mode stdio-limits    # a 100 MB line, SIGTERM with 1,200 calls, ping under 2,000 waits
 //	go run ./loadtest -mode all             # everything BENCHMARKS.md reports
 //	go run ./loadtest -mode held -n 1000    # connections whose declared body never comes
+//	go run ./loadtest -mode slow-reader -n 100  # SSE sessions whose clients stop reading
 //	go run ./loadtest -mode second-client -n 2000  # another client's calls under one client's load
 //	go run ./loadtest -mode replicas -max-qps 20    # three servers sharing one Redis (redis-server), and without it
 //
@@ -61,7 +62,7 @@ type options struct {
 
 func main() {
 	var o options
-	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, stdio-limits, size, held (-n held-body connections), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), replicas (three servers sharing one Redis, with one killed, with Redis stopped, and without Redis; needs redis-server), or all")
+	flag.StringVar(&o.mode, "mode", "waits", "what to measure: waits, one-id (waits with -n 100 -ids 1), default-qps (waits with the server's default -max-qps 10), startup, idle-mem, stdio-rtt, stdio-limits, size, held (-n held-body connections), slow-reader (-n SSE sessions that stop reading), second-client (another client's get_video_task under -n SSE streams, then -n waits, from one client), replicas (three servers sharing one Redis, with one killed, with Redis stopped, and without Redis; needs redis-server), or all")
 	flag.StringVar(&o.bin, "bin", "", "server binary to run (default: go build this module into a temporary directory)")
 	flag.IntVar(&o.n, "n", 1000, "concurrent wait_for_video_task calls")
 	flag.IntVar(&o.ids, "ids", 200, "distinct task ids the waits are spread over (callers come in groups on the same id)")
@@ -122,9 +123,9 @@ func run(ctx context.Context, o options) ([]string, error) {
 	}
 	for _, m := range modes {
 		switch m {
-		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "size", "held", "second-client", "replicas":
+		case "waits", "one-id", "default-qps", "startup", "idle-mem", "stdio-rtt", "stdio-limits", "size", "held", "slow-reader", "second-client", "replicas":
 		default:
-			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, stdio-limits, size, held, second-client, replicas or all", m)
+			return nil, fmt.Errorf("-mode %q: want waits, one-id, default-qps, startup, idle-mem, stdio-rtt, stdio-limits, size, held, slow-reader, second-client, replicas or all", m)
 		}
 	}
 	if o.n < 1 || o.ids < 1 || o.polls < 1 || o.maxQPS <= 0 || o.runningProbes < 1 {
@@ -175,6 +176,8 @@ func run(ctx context.Context, o options) ([]string, error) {
 			f, err = runWaits(ctx, bin, one)
 		case "held":
 			err = runHeld(ctx, bin, o)
+		case "slow-reader":
+			err = runSlowReader(ctx, bin, o)
 		case "second-client":
 			if err = runSecondClient(ctx, bin, o, "sse"); err == nil {
 				err = runSecondClient(ctx, bin, o, "http")
