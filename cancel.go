@@ -21,58 +21,73 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/mark3labs/mcp-go/mcp"
 )
 
-// message is what the server needs to know of a JSON-RPC message to route it.
+// message is what the server needs to know of a JSON-RPC message to route it. mcp-go
+// (HandleMessage) reads these same fields into these same types and answers by them, so the
+// server counts a request exactly when mcp-go will answer it, under the id it will answer with:
+//   - a message it cannot read so (a jsonrpc that is no string, an id out of a number's range)
+//     gets an error with a null id;
+//   - a message with an id and a result is taken for a response, and gets no answer;
+//   - any other message with an id gets an answer under that id, method or not, its id being
+//     the Go value read from it, written back: 1.0 as 1, an object's keys sorted.
 type message struct {
-	ID     json.RawMessage `json:"id"`
-	Method string          `json:"method"`
-	Params struct {
-		RequestID json.RawMessage `json:"requestId"`
-	} `json:"params"`
+	JSONRPC string          `json:"jsonrpc"`
+	Method  string          `json:"method"`
+	ID      any             `json:"id"`
+	Result  json.RawMessage `json:"result"` // mcp-go reads it as any; kept raw, as results are large
 }
 
-// parseMessage reads the routing fields of one JSON-RPC message; ok is false when b is not a
-// JSON object.
+// parseMessage reads the routing fields of one JSON-RPC message; ok is false when mcp-go
+// cannot read them either.
 func parseMessage(b []byte) (m message, ok bool) {
 	return m, json.Unmarshal(b, &m) == nil
 }
 
-// isRequest reports whether m expects a response.
-func (m message) isRequest() bool { return m.Method != "" && hasID(m.ID) }
+// isRequest reports whether mcp-go will answer m under its id. A result mcp-go cannot read
+// makes it answer with a null id instead: no request either.
+func (m message) isRequest() bool {
+	return m.ID != nil && (len(m.Result) == 0 || bytes.Equal(m.Result, []byte("null")))
+}
 
-// isResponse reports whether m answers a request.
-func (m message) isResponse() bool { return m.Method == "" && hasID(m.ID) }
+// isResponse reports whether m, written by mcp-go, answers a request.
+func (m message) isResponse() bool { return m.Method == "" && m.ID != nil }
 
 // isCancellation reports whether m is notifications/cancelled.
 func (m message) isCancellation() bool {
-	return m.Method == string(mcp.MethodNotificationCancelled) && !hasID(m.ID)
+	return m.Method == string(mcp.MethodNotificationCancelled) && m.ID == nil
 }
 
-func hasID(id json.RawMessage) bool {
-	id = bytes.TrimSpace(id)
-	return len(id) > 0 && !bytes.Equal(id, []byte("null"))
+// cancelledID returns the id of the request that m, a notifications/cancelled, makes mcp-go
+// cancel; ok is false when m is none or names no request.
+func cancelledID(b []byte, m message) (id any, ok bool) {
+	if !m.isCancellation() || m.JSONRPC != mcp.JSONRPC_VERSION {
+		return nil, false
+	}
+	// mcp-go reads the result as any (a notification with a result it cannot read cancels
+	// nothing), then the params as a map, where it looks up "requestId" exactly.
+	var n struct {
+		Result any            `json:"result"`
+		Params map[string]any `json:"params"`
+	}
+	if json.Unmarshal(b, &n) != nil {
+		return nil, false
+	}
+	id = n.Params["requestId"]
+	return id, id != nil
 }
 
-// idKey is a request id in a form that compares equal however the id was spelled: mcp-go
-// reads a numeric id as a float64 and writes it back in Go's form (1.0 comes back as 1).
-func idKey(id json.RawMessage) string {
-	id = bytes.TrimSpace(id)
-	if len(id) > 0 && id[0] == '"' {
-		var s string
-		if json.Unmarshal(id, &s) == nil {
-			return "s" + s
-		}
+// idKey is a request id as mcp-go writes it back: ids that mcp-go answers alike are one key.
+func idKey(id any) string {
+	b, err := json.Marshal(id)
+	if err != nil {
+		return "" // no value read from JSON fails to marshal
 	}
-	if f, err := strconv.ParseFloat(string(id), 64); err == nil {
-		return "n" + strconv.FormatFloat(f, 'g', -1, 64)
-	}
-	return "r" + string(id)
+	return string(b)
 }
 
 // pendingCalls are the requests of one connection that have not been answered yet, and
@@ -93,7 +108,7 @@ func newPendingCalls() *pendingCalls {
 }
 
 // begin records a request that will be answered.
-func (p *pendingCalls) begin(id json.RawMessage) {
+func (p *pendingCalls) begin(id any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if len(p.calls) == 0 {
@@ -109,7 +124,7 @@ func (p *pendingCalls) begin(id json.RawMessage) {
 }
 
 // cancel marks the request with this id cancelled, if it has not been answered yet.
-func (p *pendingCalls) cancel(id json.RawMessage) {
+func (p *pendingCalls) cancel(id any) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if c := p.calls[idKey(id)]; c != nil {
@@ -120,7 +135,7 @@ func (p *pendingCalls) cancel(id json.RawMessage) {
 // finish records the response to the request with this id, and reports whether it must be
 // dropped because the request was cancelled. A response to no recorded request (mcp-go's
 // answer to a line it could not parse, say) is kept.
-func (p *pendingCalls) finish(id json.RawMessage) (drop bool) {
+func (p *pendingCalls) finish(id any) (drop bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	key := idKey(id)
@@ -229,13 +244,19 @@ func (c *sseCancellations) observe(r *http.Request) {
 	if calls == nil {
 		return // mcp-go refuses an unknown session
 	}
-	m, ok := parseMessage(body)
-	switch {
-	case !ok:
-	case m.isRequest():
+	// mcp-go reads the first JSON value of the body and ignores the rest.
+	var first json.RawMessage
+	if json.NewDecoder(bytes.NewReader(body)).Decode(&first) != nil {
+		return
+	}
+	m, ok := parseMessage(first)
+	if !ok {
+		return
+	}
+	if m.isRequest() {
 		calls.begin(m.ID)
-	case m.isCancellation() && hasID(m.Params.RequestID):
-		calls.cancel(m.Params.RequestID)
+	} else if id, ok := cancelledID(first, m); ok {
+		calls.cancel(id)
 	}
 }
 

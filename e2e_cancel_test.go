@@ -204,6 +204,30 @@ func (r *rawStdio) mustAnswer(id string, d time.Duration) rpcMessage {
 	return m
 }
 
+// mustAnswerCount waits up to d until the server has written n responses.
+func (r *rawStdio) mustAnswerCount(n int, d time.Duration) {
+	r.t.Helper()
+	deadline := time.After(d)
+	for {
+		count := 0
+		for _, m := range r.messages() {
+			if m.Method == "" {
+				count++
+			}
+		}
+		if count >= n {
+			return
+		}
+		select {
+		case <-r.arrive:
+		case <-r.eof:
+			r.t.Fatalf("stdout ended after %d responses, want %d; stderr:\n%s", count, n, r.proc.stderr)
+		case <-deadline:
+			r.t.Fatalf("%d responses within %s, want %d; stderr:\n%s", count, d, n, r.proc.stderr)
+		}
+	}
+}
+
 // closeAndDrain closes stdin and waits for stdout to end and the process to exit.
 func (r *rawStdio) closeAndDrain(d time.Duration) []rpcMessage {
 	r.t.Helper()
@@ -312,6 +336,68 @@ func TestE2ECancelledRequestGetsNoResponse(t *testing.T) {
 		}
 		if n := countID(msgs, "2"); n != 1 {
 			t.Errorf("the server wrote %d responses to request 2 (answered before its cancellation), want 1", n)
+		}
+	})
+}
+
+// TestE2ECancelOddIDs checks that a cancellation finds its request however the client spells
+// the request's id, as mcp-go finds it: the request was cancelled, so the response it gets
+// anyway is dropped. Over SSE, mcp-go reads the first JSON value of a body and ignores the
+// rest, so a cancellation followed by stray bytes cancels too.
+func TestE2ECancelOddIDs(t *testing.T) {
+	t.Parallel()
+	call := func(id, taskID string) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"wait_for_video_task","arguments":{"task_id":%q,"timeout_seconds":60}}}`, id, taskID)
+	}
+	cancel := func(id string) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":%s}}`, id)
+	}
+	// The server writes the id back as {"a":6,"b":5}.
+	const objectID, objectIDWritten = `{ "b" : 5, "a" : 6 }`, `{"a":6,"b":5}`
+	t.Run("stdio", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		r := startRawStdio(t, up)
+		r.send(rawInitialize, rawInitialized)
+		r.mustAnswer("1", 10*time.Second)
+		r.send(call(objectID, "forever-odd-cancel"))
+		waitForPoll(t, up, "forever-odd-cancel")
+		r.send(cancel(objectIDWritten))
+		if _, ok := up.settle("forever-odd-cancel", 500*time.Millisecond, 5*time.Second); !ok {
+			t.Fatalf("upstream polling went on for 5 s after the cancellation")
+		}
+		msgs := r.closeAndDrain(5 * time.Second)
+		if n := countID(msgs, objectIDWritten); n != 0 {
+			t.Errorf("the server wrote %d responses to cancelled request %s, want none", n, objectID)
+		}
+	})
+	t.Run("sse", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		srv := startServer(t, "sse", up, serverOpts{})
+		s := openSSE(t, srv.url)
+		s.post(rawInitialize)
+		s.mustAnswer("1")
+		s.post(rawInitialized)
+		s.post(call(objectID, "forever-odd-cancel"))
+		s.post(call("7", "forever-trailing-cancel"))
+		waitForPoll(t, up, "forever-odd-cancel")
+		waitForPoll(t, up, "forever-trailing-cancel")
+		s.post(cancel(objectIDWritten))
+		s.post(cancel("7") + " and stray bytes")
+		for _, task := range []string{"forever-odd-cancel", "forever-trailing-cancel"} {
+			if _, ok := up.settle(task, 500*time.Millisecond, 5*time.Second); !ok {
+				t.Fatalf("upstream polling for %s went on for 5 s after the cancellation", task)
+			}
+		}
+		if err := srv.proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatalf("SIGTERM: %v", err)
+		}
+		msgs := s.drain(5 * time.Second)
+		for _, id := range []string{objectIDWritten, "7"} {
+			if n := countID(msgs, id); n != 0 {
+				t.Errorf("the server wrote %d responses to cancelled request %s, want none", n, id)
+			}
 		}
 	})
 }
@@ -689,6 +775,67 @@ func TestE2EStdioCallLimit(t *testing.T) {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// TestE2EStdioOddIDs checks that a request with an id the server answers under another
+// spelling, or does not answer at all, never holds one of the --max-stdio-calls places: with
+// one place, a tools/list sent after each such request is served. The front counts a request
+// exactly when mcp-go will answer it, under the id mcp-go will answer with: mcp-go reads the
+// id as a Go value and writes that value back (an object's keys sorted, 1.0 as 1), answers a
+// message it cannot read with a null id, and does not answer a message carrying a result.
+func TestE2EStdioOddIDs(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, line string
+		answered   bool // whether the server answers the line at all
+	}{
+		{"object id, keys out of order", `{"jsonrpc":"2.0","id":{ "b" : 1, "a" : 2 },"method":"tools/list"}`, true},
+		{"object id with an HTML character", `{"jsonrpc":"2.0","id":{"a":"<"},"method":"tools/list"}`, true},
+		{"array id", `{"jsonrpc":"2.0","id":[1.0, 2],"method":"tools/list"}`, true},
+		{"boolean id", `{"jsonrpc":"2.0","id":true,"method":"tools/list"}`, true},
+		{"number id 1.0", `{"jsonrpc":"2.0","id":1.0e0,"method":"tools/list"}`, true},
+		{"fractional id", `{"jsonrpc":"2.0","id":1.5,"method":"tools/list"}`, true},
+		{"negative zero id", `{"jsonrpc":"2.0","id":-0.0,"method":"tools/list"}`, true},
+		{"escaped string id", `{"jsonrpc":"2.0","id":"\u0031","method":"tools/list"}`, true},
+		{"long string id", `{"jsonrpc":"2.0","id":"` + strings.Repeat("i", 100<<10) + `","method":"tools/list"}`, true},
+		{"id out of a number's range", `{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}`, true},
+		{"jsonrpc not a string", `{"jsonrpc":2,"id":21,"method":"tools/list"}`, true},
+		{"jsonrpc 1.0", `{"jsonrpc":"1.0","id":22,"method":"tools/list"}`, true},
+		{"request with a result", `{"jsonrpc":"2.0","id":23,"method":"tools/list","result":{}}`, false},
+	}
+	up := newUpstream(t)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := startRawStdio(t, up, "--max-stdio-calls", "1")
+			r.send(rawInitialize, rawInitialized)
+			r.mustAnswer("1", 10*time.Second)
+			r.send(tc.line)
+			if tc.answered {
+				r.mustAnswerCount(2, 10*time.Second)
+			}
+			r.send(`{"jsonrpc":"2.0","id":"probe","method":"tools/list"}`)
+			if m := r.mustAnswer(`"probe"`, 10*time.Second); m.Error != nil {
+				t.Errorf("tools/list after %s = error %d %q, want it served", tc.line[:min(len(tc.line), 80)], m.Error.Code, m.Error.Message)
+			}
+		})
+	}
+	// A message without a method is no request, but mcp-go answers it under its id all the
+	// same: that answer must not count as the answer to a call under the same id.
+	t.Run("methodless message under a running call's id", func(t *testing.T) {
+		t.Parallel()
+		r := startRawStdio(t, up, "--max-stdio-calls", "1")
+		r.send(rawInitialize, rawInitialized)
+		r.mustAnswer("1", 10*time.Second)
+		r.send(rawToolCall(40, "wait_for_video_task", "forever-odd-ids", 60))
+		waitForPoll(t, up, "forever-odd-ids")
+		r.send(`{"jsonrpc":"2.0","id":40,"error":{"code":-1,"message":"not a request"}}`)
+		r.mustAnswer("40", 10*time.Second)
+		r.send(`{"jsonrpc":"2.0","id":"probe","method":"tools/list"}`)
+		if m := r.mustAnswer(`"probe"`, 10*time.Second); m.Error == nil || m.Error.Code != codeServerBusy {
+			t.Errorf("tools/list with the one place taken by a running call = %+v, want error %d", m.Error, codeServerBusy)
+		}
+	})
 }
 
 // TestE2EStdioStopAnswersAll checks that SIGTERM with 1,200 calls outstanding, far more than

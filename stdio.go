@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -172,7 +171,9 @@ func (f *stdioFront) read(stdin io.Reader) error {
 // pass hands one line to mcp-go, or answers it here when it is a request past the limits.
 func (f *stdioFront) pass(line []byte) error {
 	m, ok := parseMessage(line)
-	if ok && m.isRequest() {
+	switch {
+	case !ok:
+	case m.isRequest():
 		f.mu.Lock()
 		stopping := f.stopping
 		f.mu.Unlock()
@@ -186,9 +187,10 @@ func (f *stdioFront) pass(line []byte) error {
 			return nil
 		}
 		f.out.calls.begin(m.ID)
-	}
-	if ok && m.isCancellation() && hasID(m.Params.RequestID) {
-		f.out.calls.cancel(m.Params.RequestID)
+	default:
+		if id, ok := cancelledID(line, m); ok {
+			f.out.calls.cancel(id)
+		}
 	}
 	line = append(bytes.TrimRight(line, "\r\n"), '\n')
 	if _, err := f.toServer.Write(line); err != nil {
@@ -227,7 +229,7 @@ const idPrefixBytes = 4 << 10
 
 // requestIDPrefix finds the id of a request from the start of its line: clients write it
 // before the parameters. It returns nil when the start holds none.
-func requestIDPrefix(start []byte) json.RawMessage {
+func requestIDPrefix(start []byte) any {
 	dec := json.NewDecoder(bytes.NewReader(start))
 	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		return nil
@@ -237,7 +239,7 @@ func requestIDPrefix(start []byte) json.RawMessage {
 		if err != nil {
 			return nil
 		}
-		var value json.RawMessage
+		var value any
 		if err := dec.Decode(&value); err != nil {
 			return nil
 		}
@@ -274,7 +276,7 @@ func (o *stdioOut) Write(p []byte) (int, error) {
 }
 
 // writeError answers the request with this id (nil: unknown) with a JSON-RPC error.
-func (o *stdioOut) writeError(id json.RawMessage, code int, text string) {
+func (o *stdioOut) writeError(id any, code int, text string) {
 	line := errorLine(id, code, text)
 	o.mu.Lock()
 	defer o.mu.Unlock()
@@ -285,18 +287,15 @@ func (o *stdioOut) writeError(id json.RawMessage, code int, text string) {
 
 // errorLine is the JSON-RPC error answering the request with this id (nil: unknown), as one
 // line of output.
-func errorLine(id json.RawMessage, code int, text string) []byte {
-	if !hasID(id) || !json.Valid(id) {
-		id = json.RawMessage("null")
-	}
+func errorLine(id any, code int, text string) []byte {
 	type rpcError struct {
 		Code    int    `json:"code"`
 		Message string `json:"message"`
 	}
 	b, _ := json.Marshal(struct {
-		JSONRPC string          `json:"jsonrpc"`
-		ID      json.RawMessage `json:"id"`
-		Error   rpcError        `json:"error"`
+		JSONRPC string   `json:"jsonrpc"`
+		ID      any      `json:"id"`
+		Error   rpcError `json:"error"`
 	}{mcp.JSONRPC_VERSION, id, rpcError{code, text}})
 	return append(b, '\n')
 }
@@ -308,7 +307,7 @@ func (o *stdioOut) close() int {
 	defer o.mu.Unlock()
 	owed := o.calls.unanswered()
 	for _, key := range owed {
-		_, _ = o.w.Write(errorLine(keyID(key), codeServerStopping, "The server stopped before it could answer this request. Start it again and repeat the request."))
+		_, _ = o.w.Write(errorLine(json.RawMessage(key), codeServerStopping, "The server stopped before it could answer this request. Start it again and repeat the request."))
 	}
 	o.closed = true
 	return len(owed)
@@ -331,15 +330,4 @@ func (s *stallWriter) Write(p []byte) (int, error) {
 	timer := time.AfterFunc(s.timeout, func() { s.once.Do(func() { close(s.stalled) }) })
 	defer timer.Stop()
 	return s.w.Write(p)
-}
-
-// keyID turns an idKey back into a JSON id.
-func keyID(key string) json.RawMessage {
-	switch {
-	case strings.HasPrefix(key, "s"):
-		b, _ := json.Marshal(key[1:])
-		return b
-	default:
-		return json.RawMessage(key[1:])
-	}
 }

@@ -11,46 +11,83 @@ import (
 	"testing"
 )
 
-func TestIDKey(t *testing.T) {
-	same := [][]string{
-		{`1`, `1.0`, ` 1 `, `1e0`},
-		{`"1"`, `"\u0031"`},
-		{`"a b"`, ` "a b"`},
+// TestParseMessage checks which messages the server counts as requests awaiting an answer,
+// under which key, and which cancel which request: as mcp-go reads them.
+func TestParseMessage(t *testing.T) {
+	cases := []struct {
+		line    string
+		request bool
+		key     string // the id as mcp-go writes it back, for a request or a cancellation
+	}{
+		{`{"jsonrpc":"2.0","id":1,"method":"tools/list"}`, true, `1`},
+		{`{"jsonrpc":"2.0","id":1.0e0,"method":"tools/list"}`, true, `1`},
+		{`{"jsonrpc":"2.0","id":-0.0,"method":"tools/list"}`, true, `-0`},
+		{`{"jsonrpc":"2.0","id":"\u0031","method":"tools/list"}`, true, `"1"`},
+		{`{"jsonrpc":"2.0","id":{ "b" : 1, "a" : "<" },"method":"tools/list"}`, true, `{"a":"\u003c","b":1}`},
+		{`{"jsonrpc":"2.0","id":[1.0],"method":"tools/list"}`, true, `[1]`},
+		{`{"jsonrpc":"1.0","id":true,"method":"tools/list"}`, true, `true`},
+		{`{"jsonrpc":"2.0","id":5}`, true, `5`}, // mcp-go answers: method not found
+		{`{"jsonrpc":"2.0","id":5,"method":"tools/list","result":null}`, true, `5`},
+		{`{"jsonrpc":"2.0","id":5,"method":"tools/list","result":{}}`, false, ``},
+		{`{"jsonrpc":"2.0","id":5,"result":1e400}`, false, ``},
+		{`{"jsonrpc":"2.0","id":null,"method":"tools/list"}`, false, ``},
+		{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{ "b" : 1, "a" : 2 }}}`, false, `{"a":2,"b":1}`},
+		{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"7"}}`, false, `"7"`},
+		{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"RequestId":7}}`, false, ``},
+		{`{"jsonrpc":"1.0","method":"notifications/cancelled","params":{"requestId":7}}`, false, ``},
+		{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":7},"result":1e400}`, false, ``},
+		{`{"jsonrpc":"2.0","method":"notifications/cancelled","params":[7]}`, false, ``},
 	}
-	for _, group := range same {
-		for _, id := range group[1:] {
-			if got, want := idKey(json.RawMessage(id)), idKey(json.RawMessage(group[0])); got != want {
-				t.Errorf("idKey(%s) = %q, want %q as for %s", id, got, want, group[0])
-			}
+	for _, c := range cases {
+		m, ok := parseMessage([]byte(c.line))
+		if !ok {
+			t.Errorf("parseMessage(%s) failed, want it read", c.line)
+			continue
+		}
+		if got := m.isRequest(); got != c.request {
+			t.Errorf("parseMessage(%s).isRequest() = %v, want %v", c.line, got, c.request)
+		}
+		key := ""
+		if m.isRequest() {
+			key = idKey(m.ID)
+		} else if id, ok := cancelledID([]byte(c.line), m); ok {
+			key = idKey(id)
+		}
+		if key != c.key {
+			t.Errorf("key of %s = %s, want %s", c.line, key, c.key)
 		}
 	}
-	if idKey(json.RawMessage(`1`)) == idKey(json.RawMessage(`"1"`)) {
-		t.Errorf("idKey(1) = idKey(\"1\"): a number and a string id must differ")
-	}
-	for _, id := range []string{`7`, `"x"`, `"7"`} {
-		if got := idKey(keyID(idKey(json.RawMessage(id)))); got != idKey(json.RawMessage(id)) {
-			t.Errorf("keyID(idKey(%s)) does not round-trip: %q", id, got)
+	// Messages mcp-go cannot read, and answers with a null id.
+	for _, line := range []string{
+		`{"jsonrpc":2,"id":1,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":1e400,"method":"tools/list"}`,
+		`{"jsonrpc":"2.0","id":1,"method":["tools/list"]}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"tools/list"}]`,
+		`{"jsonrpc":"2.0","id":1,"method":"tools/list"} {}`,
+	} {
+		if _, ok := parseMessage([]byte(line)); ok {
+			t.Errorf("parseMessage(%s) succeeded, want it to fail as mcp-go's reading does", line)
 		}
 	}
 }
 
 func TestPendingCalls(t *testing.T) {
 	p := newPendingCalls()
-	p.begin(json.RawMessage(`1`))
-	p.begin(json.RawMessage(`2`))
-	p.cancel(json.RawMessage(`2.0`))
-	p.cancel(json.RawMessage(`3`)) // never begun: nothing to cancel
+	p.begin(1.0)
+	p.begin(2.0)
+	p.cancel(2.0)
+	p.cancel(3.0) // never begun: nothing to cancel
 	if got := p.len(); got != 2 {
 		t.Fatalf("len() = %d, want 2", got)
 	}
-	if p.finish(json.RawMessage(`1`)) {
+	if p.finish(1.0) {
 		t.Errorf("finish(1) = drop, want it kept: 1 was not cancelled")
 	}
-	p.cancel(json.RawMessage(`1`)) // already answered: nothing changes
-	if !p.finish(json.RawMessage(`2`)) {
+	p.cancel(1.0) // already answered: nothing changes
+	if !p.finish(2.0) {
 		t.Errorf("finish(2) = keep, want it dropped: 2 was cancelled while it ran")
 	}
-	if p.finish(json.RawMessage(`3`)) {
+	if p.finish(3.0) {
 		t.Errorf("finish(3) = drop, want a response to no recorded request kept")
 	}
 	select {
@@ -58,10 +95,10 @@ func TestPendingCalls(t *testing.T) {
 	default:
 		t.Errorf("drained() not closed with every request answered")
 	}
-	p.begin(json.RawMessage(`"a"`))
-	p.begin(json.RawMessage(`"b"`))
-	p.cancel(json.RawMessage(`"b"`))
-	if got := p.unanswered(); len(got) != 1 || got[0] != idKey(json.RawMessage(`"a"`)) {
+	p.begin("a")
+	p.begin("b")
+	p.cancel("b")
+	if got := p.unanswered(); len(got) != 1 || got[0] != `"a"` {
 		t.Errorf("unanswered() = %q, want only the uncancelled \"a\"", got)
 	}
 	if got := p.len(); got != 0 {
@@ -89,7 +126,7 @@ func TestReadLine(t *testing.T) {
 		if tooLong != w.tooLong || err != w.err || (!tooLong && string(line) != w.line) {
 			t.Errorf("readLine #%d = %q, %v, %v; want %q, %v, %v", i, line, tooLong, err, w.line, w.tooLong, w.err)
 		}
-		if i == 1 && string(requestIDPrefix(line)) != "42" {
+		if i == 1 && idKey(requestIDPrefix(line)) != "42" {
 			t.Errorf("readLine #%d kept %q of an overlong line, want its start with the id 42", i, line)
 		}
 		if tooLong && len(line) > idPrefixBytes {
@@ -102,12 +139,12 @@ func TestRequestIDPrefix(t *testing.T) {
 	cases := []struct{ start, want string }{
 		{`{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"a":"xxxxx`, `42`},
 		{`{"jsonrpc":"2.0","params":{"nested":{"id":1}},"id":"s-1","method":"x"`, `"s-1"`},
-		{`{"jsonrpc":"2.0","method":"tools/call","params":{"arguments":"xxxx`, ``},
-		{`[1,2`, ``},
-		{`not json`, ``},
+		{`{"jsonrpc":"2.0","method":"tools/call","params":{"arguments":"xxxx`, `null`},
+		{`[1,2`, `null`},
+		{`not json`, `null`},
 	}
 	for _, c := range cases {
-		if got := string(requestIDPrefix([]byte(c.start))); got != c.want {
+		if got := idKey(requestIDPrefix([]byte(c.start))); got != c.want {
 			t.Errorf("requestIDPrefix(%q) = %q, want %q", c.start, got, c.want)
 		}
 	}
@@ -123,7 +160,7 @@ func TestStdioOutCloseRacesAnswers(t *testing.T) {
 		var buf lockedBuffer
 		out := &stdioOut{w: &buf, calls: newPendingCalls()}
 		for id := range calls {
-			out.calls.begin(json.RawMessage(fmt.Sprint(id)))
+			out.calls.begin(float64(id)) // as a number id is read
 		}
 		var wg sync.WaitGroup
 		for id := range calls {
@@ -139,7 +176,7 @@ func TestStdioOutCloseRacesAnswers(t *testing.T) {
 			if err := json.Unmarshal([]byte(line), &m); err != nil {
 				t.Fatalf("round %d: output line %q is not JSON: %v", round, line, err)
 			}
-			answers[string(m.ID)]++
+			answers[idKey(m.ID)]++
 		}
 		for id := range calls {
 			if n := answers[fmt.Sprint(id)]; n != 1 {
