@@ -112,7 +112,7 @@ func (r *commandRunner) create(ctx context.Context, cmd *command) error {
 		in, err = tools.DecodeCreateInput(args)
 	}
 	if err != nil {
-		fmt.Fprintf(r.stderr, "%s: create: %s\n", serverName, terminalText(err.Error()))
+		fmt.Fprintf(r.stderr, "%s: create: %s (run %s create --help)\n", serverName, terminalText(err.Error()), serverName)
 		return exitCode(exitUsage)
 	}
 	r.progress.start("submitting")
@@ -160,7 +160,7 @@ func (r *commandRunner) report(ctx context.Context, result any, err error) error
 		fmt.Fprintf(r.stderr, "%s: interrupted\n", serverName)
 		return exitCode(exitInterrupted)
 	case err != nil:
-		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(err.Error())))
+		fmt.Fprintln(r.stderr, terminalText(strings.TrimSpace(personText(err))))
 		return exitCode(exitError)
 	}
 	if err := printResult(r.stdout, result); err != nil {
@@ -179,9 +179,18 @@ func (r *commandRunner) save(ctx context.Context, task schema.TaskResult) (_ sch
 	r.progress.start("saving the video of task " + task.TaskID)
 	saved, err := r.tasks.Download(ctx, task.TaskID)
 	if err != nil {
-		return task, fmt.Sprintf("The video of task %s was not saved. %s", task.TaskID, strings.TrimSpace(err.Error()))
+		return task, fmt.Sprintf("The video of task %s was not saved. %s", task.TaskID, strings.TrimSpace(personText(err)))
 	}
 	return saved, ""
+}
+
+// personText is the text of a call's failure for the person at the terminal: a failed call
+// says which command to run, where a model is told which tool to call.
+func personText(err error) string {
+	if e, ok := errors.AsType[*tools.CallError](err); ok {
+		return e.Terminal(serverName)
+	}
+	return err.Error()
 }
 
 // printResult prints a result as indented JSON, in its fields' order, with & < > as

@@ -224,6 +224,64 @@ func TestCLI(t *testing.T) {
 		}
 	})
 
+	t.Run("messages name the command to run", func(t *testing.T) {
+		t.Parallel()
+		usage := []struct {
+			args []string
+			want string
+		}{
+			{[]string{"get", "bad id!"},
+				`video-task-mcp: get: "bad id!" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp get --help)`},
+			{[]string{"wait", "../x"},
+				`video-task-mcp: wait: "../x" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp wait --help)`},
+			{[]string{"wait", strings.Repeat("a", 129)},
+				`video-task-mcp: wait: "` + strings.Repeat("a", 40) + `…" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp wait --help)`},
+			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "colour=red"},
+				`video-task-mcp: create: unknown argument "colour"; the arguments are model, prompt, negative_prompt, img_url, audio_url, size, resolution, duration, seed and prompt_extend (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview"},
+				`video-task-mcp: create: prompt is required: describe the video (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "model=wan9", "prompt=a fox"},
+				`video-task-mcp: create: model "wan9" is not supported; one of wan2.5-t2v-preview, wan2.2-t2v-plus, wanx2.1-t2v-turbo, wanx2.1-t2v-plus, wan2.5-i2v-preview, wan2.2-i2v-plus, wanx2.1-i2v-turbo, wanx2.1-i2v-plus (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "duration=7"},
+				`video-task-mcp: create: duration 7 is not offered by wan2.5-t2v-preview; allowed: 5, 10 seconds (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "duration=five"},
+				`video-task-mcp: create: duration=five: want a whole number (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "seed=-1"},
+				`video-task-mcp: create: seed must be between 0 and 2147483647, not -1 (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", `{"model": "wan2.5-t2v-preview", "prompt": 5}`},
+				`video-task-mcp: create: prompt must be a string, not a number (run video-task-mcp create --help)`},
+			{[]string{"--enable-create", "create", "--timeout", "soon", "model=wan2.5-t2v-preview", "prompt=a fox"},
+				`video-task-mcp: --timeout: want a duration such as 1s or 500ms, not "soon"`},
+			{[]string{"--enable-create", "create", "--bogus", "model=wan2.5-t2v-preview", "prompt=a fox"},
+				`video-task-mcp: flag provided but not defined: -bogus; run video-task-mcp create --help to see the flags`},
+			{[]string{"--enable-create", "create"},
+				`video-task-mcp: create needs the task's arguments, e.g. model=wan2.5-t2v-preview prompt="a red fox" (run video-task-mcp create --help)`},
+		}
+		// The same with the simulator and with a real upstream (one that is never reached).
+		for _, env := range []struct {
+			name string
+			env  *cliEnv
+			args []string
+		}{
+			{"simulated", newCLIEnv(t), []string{"--simulate"}},
+			{"upstream", newCLIEnv(t, "GPTGE_API_KEY=sk-test-key", "GPTGE_BASE_URL=http://127.0.0.1:1"), nil},
+		} {
+			for _, u := range usage {
+				args := append(append([]string(nil), env.args...), u.args...)
+				r := env.env.run(t, bin, args...)
+				if r.code != exitUsage || r.stderr != u.want+"\n" {
+					t.Errorf("%s %q: exit %d, stderr\n%s\nwant exit %d and\n%s", env.name, args, r.code, r.stderr, exitUsage, u.want)
+				}
+			}
+		}
+		// Failures of the call itself.
+		r := newCLIEnv(t).run(t, bin, "--simulate", "get", simulate.IDDown)
+		want := "The upstream could not be reached or failed (HTTP 503: <html> <head><title>503 Service Temporarily Unavailable</title></head> <body> <center><h1>503 Service Temporarily Unavailable</h1></center> <hr><center>nginx</center> </body> </html>) after 4 attempts. The task itself is unaffected: run the same command again in a minute.\n"
+		if r.code != exitError || r.stderr != want {
+			t.Errorf("get %s: exit %d, stderr\n%s\nwant exit %d and\n%s", simulate.IDDown, r.code, r.stderr, exitError, want)
+		}
+	})
+
 	t.Run("help lists the commands", func(t *testing.T) {
 		t.Parallel()
 		r := newCLIEnv(t).run(t, bin, "--help")

@@ -357,10 +357,8 @@ func (c *command) check() error {
 		return nil
 	}
 	if _, err := api.ValidateTaskID(c.args[0]); err != nil {
-		if e, ok := errors.AsType[*api.Error](err); ok {
-			return fmt.Errorf("%s: %s", c.name, e.Message)
-		}
-		return fmt.Errorf("%s: %w", c.name, err)
+		return fmt.Errorf("%s: %q is not a task id: a task id is 1 to %d characters, letters, digits and - _ . : only (run %s %s --help)",
+			c.name, truncateWord(c.args[0]), api.MaxTaskIDLength, serverName, c.name)
 	}
 	return nil
 }

@@ -14,8 +14,9 @@ import (
 // answers as its tool does, without the protocol around it: the same checks of the input, the
 // same shared poll loops and memory of finished tasks, and, as with the tools' results, no
 // result carries Deps.Secrets in any JSON or URL escaping. A failure is an error whose text is
-// the message the tool's error result would carry, secrets removed; a panic becomes such an
-// error too. Shutdown stops these calls as it stops the tools' own.
+// the message the tool's error result would carry, secrets removed (a *CallError, which also
+// words it for a person at a terminal); a panic becomes such an error too. Shutdown stops these
+// calls as it stops the tools' own.
 
 // Query is get_video_task: task id's status as of now.
 func (s *Server) Query(ctx context.Context, id string) (schema.TaskResult, error) {
@@ -74,13 +75,13 @@ func (s *Server) Create(ctx context.Context, in schema.CreateVideoTaskInput) (ou
 
 // DecodeCreateInput reads create_video_task's arguments as the tool reads them, as JSON
 // (unknown names, types, bounds and the models' rules, every problem at once), into its
-// input. The error's text says what to fix.
+// input. The error's text says what to fix, without naming the tool: a person reads it.
 func DecodeCreateInput(args map[string]any) (schema.CreateVideoTaskInput, error) {
 	raw, err := json.Marshal(args)
 	if err != nil {
 		return schema.CreateVideoTaskInput{}, badInput("the arguments are not JSON: %v", err)
 	}
-	return createInput.decode(json.RawMessage(raw))
+	return createArguments.decode(json.RawMessage(raw))
 }
 
 // directCall runs one call about a task id, which it checks as the tools check task_id.
@@ -96,12 +97,32 @@ func directCall[Out any](ctx context.Context, s *Server, tool string, op operati
 	return answer(s, tool, op, checked, out, err)
 }
 
+// CallError is the failure of a direct call. Its text is the message the tool's error result
+// would carry, for a model; Terminal words the same failure for a person.
+type CallError struct {
+	s      *Server
+	op     operation
+	taskID string
+	err    error // worded by describeError, never shown as it is
+}
+
+// Error is the failure's text for a model.
+func (e *CallError) Error() string { return e.text(reader{}) }
+
+// Terminal is the failure's text for a person at a terminal who runs the commands with
+// program: it names the command to run where the tool's text names the tool to call.
+func (e *CallError) Terminal(program string) string { return e.text(reader{program: program}) }
+
+func (e *CallError) text(r reader) string {
+	return e.s.redactor.String(e.s.h.errorText(r, e.op, e.taskID, e.err))
+}
+
 // answer is a call's outcome as it leaves the package: out with the secrets removed, or err
-// worded by describeError (taskID names the task for it).
+// as a *CallError (taskID names the task for it).
 func answer[Out any](s *Server, tool string, op operation, taskID string, out Out, err error) (Out, error) {
 	var zero Out
 	if err != nil {
-		return zero, errors.New(s.redactor.String(s.h.errorText(op, taskID, err)))
+		return zero, &CallError{s: s, op: op, taskID: taskID, err: err}
 	}
 	clean, ok := redactJSON(s.redactor, out)
 	if !ok {

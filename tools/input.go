@@ -43,6 +43,7 @@ func invalidInput(err error) error {
 type inputDecoder[In any] struct {
 	properties map[string]*jsonschema.Schema
 	names      []string // the properties in the schema's order, for messages
+	takes      string   // how the message of an unknown argument lists them
 	shape      *jsonschema.Resolved
 	check      func(In) (In, error)
 }
@@ -50,7 +51,7 @@ type inputDecoder[In any] struct {
 // newInputDecoder returns the decoder of a tool whose input schema is s. The schemas are the
 // contract's own, generated at start: one that does not resolve is a programming error.
 func newInputDecoder[In any](s *jsonschema.Schema, check func(In) (In, error)) *inputDecoder[In] {
-	d := &inputDecoder[In]{properties: s.Properties, names: s.PropertyOrder, check: check}
+	d := &inputDecoder[In]{properties: s.Properties, names: s.PropertyOrder, takes: "this tool takes", check: check}
 	shape := s.CloneSchemas()
 	for _, p := range shape.Properties {
 		p.Pattern, p.Enum = "", nil
@@ -106,7 +107,7 @@ func (d *inputDecoder[In]) decode(raw any) (In, error) {
 func (d *inputDecoder[In]) value(key string, v any) (any, error) {
 	p, ok := d.properties[key]
 	if !ok {
-		return nil, badInput("unknown argument %q; this tool takes %s", truncate(key, 40), listOf(d.names))
+		return nil, badInput("unknown argument %q; %s %s", truncate(key, 40), d.takes, listOf(d.names))
 	}
 	if v == nil {
 		return nil, nil
@@ -165,13 +166,14 @@ func withinBounds(key string, n int64, p *jsonschema.Schema) error {
 	if (low == nil || float64(n) >= *low) && (high == nil || float64(n) <= *high) {
 		return nil
 	}
+	bound := func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) } // 2147483647, not 2.147483647e+09
 	switch {
 	case low != nil && high != nil:
-		return badInput("%s must be between %v and %v, not %d", key, *low, *high, n)
+		return badInput("%s must be between %s and %s, not %d", key, bound(*low), bound(*high), n)
 	case low != nil:
-		return badInput("%s must be at least %v, not %d", key, *low, n)
+		return badInput("%s must be at least %s, not %d", key, bound(*low), n)
 	}
-	return badInput("%s must be at most %v, not %d", key, *high, n)
+	return badInput("%s must be at most %s, not %d", key, bound(*high), n)
 }
 
 // booleanValue reads a boolean argument, given as a JSON boolean or a string.
@@ -234,6 +236,12 @@ var (
 		return in, err
 	})
 	createInput = newInputDecoder(schema.CreateVideoTaskInputJSONSchema(), schema.CreateVideoTaskInput.Validate)
+	// createArguments reads them for DecodeCreateInput, whose caller is no model.
+	createArguments = func() *inputDecoder[schema.CreateVideoTaskInput] {
+		d := *createInput
+		d.takes = "the arguments are"
+		return &d
+	}()
 )
 
 func jsonKind(v any) string {

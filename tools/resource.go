@@ -37,7 +37,7 @@ func (h *handlers) readTaskResource(ctx context.Context, req mcp.ReadResourceReq
 	}
 	r, err := h.query(ctx, id)
 	if err != nil {
-		return nil, errors.New(h.errorText(opQuery, id, err))
+		return nil, errors.New(h.errorText(reader{}, opQuery, id, err))
 	}
 	return []mcp.ResourceContents{mcp.TextResourceContents{
 		URI:      req.Params.URI,
