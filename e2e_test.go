@@ -123,20 +123,23 @@ const (
 //   - fail-*: FAILED with a code and message.
 //   - unknown-*: UNKNOWN.
 //   - forever*: RUNNING, always.
+//   - stall-N[-…]: RUNNING for the first N requests; every later one is held until its
+//     client gives it up, and then counted in abandoned.
 //   - missing: HTTP 404 with a DashScope-style error body.
 //
 // Any other id, and any other path, is a 404 that the test reports through stray.
 type upstream struct {
 	srv *httptest.Server
 
-	mu    sync.Mutex
-	hits  map[string][]time.Time // by task id
-	stray []string               // requests outside the task route, or with the wrong key
+	mu        sync.Mutex
+	hits      map[string][]time.Time // by task id
+	stray     []string               // requests outside the task route, or with the wrong key
+	abandoned chan string            // the id of each held request its client gave up
 }
 
 func newUpstream(t *testing.T) *upstream {
 	t.Helper()
-	u := &upstream{hits: make(map[string][]time.Time)}
+	u := &upstream{hits: make(map[string][]time.Time), abandoned: make(chan string, 16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /prefix/task/{id}", u.serveTask)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -166,6 +169,17 @@ func (u *upstream) serveTask(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	u.mu.Unlock()
+	if digits, ok := strings.CutPrefix(id, "stall-"); ok {
+		digits, _, _ = strings.Cut(digits, "-")
+		if k, _ := strconv.Atoi(digits); n > k {
+			select {
+			case <-r.Context().Done():
+				u.abandoned <- id
+			case <-time.After(time.Minute): // a bound for a server that never gives up
+			}
+			return
+		}
+	}
 	status, body := scriptedTask(id, n)
 	writeJSON(w, status, body)
 }
@@ -211,7 +225,7 @@ func scriptedTask(id string, n int) (int, map[string]any) {
 		return task("FAILED")
 	case strings.HasPrefix(id, "unknown-"):
 		return http.StatusOK, map[string]any{"request_id": requestID, "output": map[string]any{"task_id": id, "task_status": "UNKNOWN"}}
-	case strings.HasPrefix(id, "forever"):
+	case strings.HasPrefix(id, "forever"), strings.HasPrefix(id, "stall-"):
 		return task("RUNNING")
 	case id == "missing":
 		return http.StatusNotFound, map[string]any{"code": "NotFound", "message": missingMessage, "request_id": requestID}
@@ -1062,12 +1076,18 @@ func checkStillServing(t *testing.T, c *conn) {
 // ---------------------------------------------------------------------------------------------
 // 5. the wait budget runs out
 
+// TestE2EWaitBudget checks a wait whose budget ends first: done false, the latest status, the
+// advice to call again, and polls counting the answers the wait saw. The upstream answers two
+// polls and holds the third: that request was sent, but the wait ends without its answer, and
+// the server gives it up rather than wait past the budget.
 func TestE2EWaitBudget(t *testing.T) {
+	t.Parallel()
 	for _, kind := range allTransports {
 		t.Run(kind, func(t *testing.T) {
+			t.Parallel()
 			up := newUpstream(t)
 			c := startAndConnect(t, kind, up, serverOpts{})
-			id := "forever-budget"
+			id := "stall-2-budget"
 			call := fmt.Sprintf("CallTool(wait_for_video_task, %q, timeout_seconds 1) over %s", id, kind)
 			start := time.Now()
 			out := decodeResult(t, c.mustCall(t, "wait_for_video_task", map[string]any{"task_id": id, "timeout_seconds": 1}))
@@ -1077,24 +1097,29 @@ func TestE2EWaitBudget(t *testing.T) {
 				t.Errorf("%s: done, task_status = %v, %s, want false, RUNNING", call, got.Done, got.TaskStatus)
 			}
 			const again = "wait_for_video_task again"
-			if !strings.Contains(got.Summary, again) {
-				t.Errorf("%s: summary = %q, want it to contain %q", call, got.Summary, again)
+			if !strings.Contains(got.Summary, again) || !strings.Contains(got.Summary, "(2 polls)") {
+				t.Errorf("%s: summary = %q, want it to say (2 polls) and contain %q", call, got.Summary, again)
 			}
 			if !strings.Contains(out.text, again) {
 				t.Errorf("%s: text = %q, want it to contain %q", call, out.text, again)
 			}
-			if got.Polls == nil || *got.Polls < 2 {
-				t.Errorf("%s: polls = %v, want at least 2", call, deref(got.Polls))
+			if got.Polls == nil || *got.Polls != 2 {
+				t.Errorf("%s: polls = %v, want 2: the answers the wait saw", call, deref(got.Polls))
 			}
-			if got.Polls != nil && *got.Polls != up.count(id) {
-				t.Errorf("%s: polls = %d, but the upstream got %d requests", call, *got.Polls, up.count(id))
-			}
-			if got.WaitedSeconds == nil || *got.WaitedSeconds > 1.5 || *got.WaitedSeconds < 0 {
-				t.Errorf("%s: waited_seconds = %v, want between 0 and 1.5", call, deref(got.WaitedSeconds))
+			if got.WaitedSeconds == nil || *got.WaitedSeconds > 1.5 || *got.WaitedSeconds < 1 {
+				t.Errorf("%s: waited_seconds = %v, want the budget, between 1 and 1.5", call, deref(got.WaitedSeconds))
 			}
 			// A generous bound: the budget is 1 s.
 			if elapsed > 10*time.Second {
 				t.Errorf("%s took %v, want well under 10 s", call, elapsed)
+			}
+			select {
+			case <-up.abandoned:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("%s: the server still held the third request 10 s after the wait ended", call)
+			}
+			if n := up.count(id); n != 3 {
+				t.Errorf("%s: the upstream got %d requests, want 3: the two answered and the one given up", call, n)
 			}
 			up.checkNoStray(t)
 		})

@@ -88,7 +88,7 @@ type waiter struct {
 	deadline time.Time
 	progress func(ctx context.Context, polls int, message string)
 
-	polls   int       // observations of the shared poll loop this call has seen
+	polls   int       // answers of the shared poll loop this call has seen (not one in flight)
 	last    *api.Task // the latest status seen, nil until a poll succeeds
 	lastErr error     // the latest transient failure, nil after a success
 }
@@ -130,10 +130,12 @@ func (w *waiter) run(ctx context.Context) (schema.TaskResult, error) {
 			// Nothing seen yet: the next observation, however it ends, is the answer.
 			stopping, stopped = nil, true
 		case <-budget.C:
-			// An answer may have come just as the budget ended: take it if it is final.
-			if obs, seq, _, _ := loop.state(); seq > seen && obs.final() {
-				r, _, err := w.observe(obs)
-				return r, err
+			// An answer may have come just as the budget ended, unseen yet: it is the wait's
+			// latest, and counts among its polls.
+			if obs, seq, _, _ := loop.state(); seq > seen {
+				if r, done, err := w.observe(obs); done {
+					return r, err
+				}
 			}
 			return w.outOfBudget()
 		}
