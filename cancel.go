@@ -36,10 +36,19 @@ import (
 //   - any other message with an id gets an answer under that id, method or not, its id being
 //     the Go value read from it, written back: 1.0 as 1, an object's keys sorted.
 type message struct {
-	JSONRPC string          `json:"jsonrpc"`
-	Method  string          `json:"method"`
-	ID      any             `json:"id"`
-	Result  json.RawMessage `json:"result"` // mcp-go reads it as any; kept raw, as results are large
+	JSONRPC string  `json:"jsonrpc"`
+	Method  string  `json:"method"`
+	ID      any     `json:"id"`
+	Result  present `json:"result"` // mcp-go reads it as any, nil for null
+}
+
+// present records whether a field holds anything but null, without keeping it: a response's
+// result can be large, and every response passes through parseMessage.
+type present bool
+
+func (p *present) UnmarshalJSON(b []byte) error {
+	*p = present(!bytes.Equal(b, []byte("null")))
+	return nil
 }
 
 // parseMessage reads the routing fields of one JSON-RPC message; ok is false when mcp-go
@@ -50,9 +59,7 @@ func parseMessage(b []byte) (m message, ok bool) {
 
 // isRequest reports whether mcp-go will answer m under its id. A result mcp-go cannot read
 // makes it answer with a null id instead: no request either.
-func (m message) isRequest() bool {
-	return m.ID != nil && (len(m.Result) == 0 || bytes.Equal(m.Result, []byte("null")))
-}
+func (m message) isRequest() bool { return m.ID != nil && !bool(m.Result) }
 
 // isResponse reports whether m, written by mcp-go, answers a request.
 func (m message) isResponse() bool { return m.Method == "" && m.ID != nil }
