@@ -260,3 +260,48 @@ func goroutineStacks() string {
 	buf := make([]byte, 1<<20)
 	return string(buf[:runtime.Stack(buf, true)])
 }
+
+// TestE2EHTTPStopWithStalledReader stops the server (SIGTERM) while a write to an SSE client
+// that stopped reading waits: the stop must not wait for that write's deadline, and must
+// still be a clean one.
+func TestE2EHTTPStopWithStalledReader(t *testing.T) {
+	t.Parallel()
+	// limit only keeps a failing test from hanging: a stop takes about 5 s.
+	const limit = 15 * time.Second
+	p := startProcess(t, serverBinary(t), []string{"--transport", "sse", "--addr", "127.0.0.1:0", "--simulate"}, serverEnv(), false)
+	base := strings.TrimSuffix(p.listenURL(t), "/sse")
+	conn := dialStalled(t, strings.TrimPrefix(base, "http://"))
+	if _, err := io.WriteString(conn, "GET /sse HTTP/1.1\r\nHost: localhost\r\nAccept: text/event-stream\r\n\r\n"); err != nil {
+		t.Fatalf("GET /sse: %v", err)
+	}
+	endpoint := readEndpoint(t, conn)
+	// About 8 MiB of answers: more than the kernel's buffers for the connection hold.
+	hc := &http.Client{Transport: &http.Transport{}, Timeout: limit}
+	defer hc.CloseIdleConnections()
+	for id := 1; id <= 1000; id++ {
+		body := fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"tools/list"}`, id)
+		resp, err := hc.Post(base+endpoint, "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatalf("POST %s: %v", endpoint, err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusAccepted {
+			t.Fatalf("POST %s = %s, want 202 Accepted", endpoint, resp.Status)
+		}
+	}
+	start := time.Now()
+	if err := p.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatalf("SIGTERM: %v", err)
+	}
+	if !p.waitExit(limit) {
+		t.Fatalf("server still running %s after SIGTERM with a stalled SSE client; stderr:\n%s", limit, p.stderr)
+	}
+	t.Logf("exited %v after SIGTERM", time.Since(start).Round(time.Millisecond))
+	if p.waitErr != nil {
+		t.Errorf("server exited with %v after SIGTERM, want a clean stop; stderr:\n%s", p.waitErr, p.stderr)
+	}
+	if !strings.Contains(p.stderr.String(), "clients not reading") {
+		t.Errorf("server log does not say it closed the connections of clients not reading:\n%s", p.stderr)
+	}
+}

@@ -37,7 +37,11 @@ func TestE2EStdioStopWithStdoutUnread(t *testing.T) {
 				return err
 			}
 			// The second comes once the first has started the stop.
+			deadline := time.Now().Add(limit)
 			for !strings.Contains(p.stderr.String(), "shutting down") {
+				if time.Now().After(deadline) {
+					return fmt.Errorf("no \"shutting down\" logged %s after the first SIGTERM", limit)
+				}
 				time.Sleep(10 * time.Millisecond)
 			}
 			return p.cmd.Process.Signal(syscall.SIGTERM)

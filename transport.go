@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -82,7 +83,17 @@ func serveHTTP(ctx context.Context, cfg config, srv *tools.Server, logger *slog.
 	drainCtx, cancel := context.WithTimeout(context.Background(), shutdownGrace)
 	defer cancel()
 	_ = transport.Shutdown(drainCtx)
-	if err := httpServer.Shutdown(drainCtx); err != nil {
+	err = httpServer.Shutdown(drainCtx)
+	if errors.Is(err, context.DeadlineExceeded) {
+		// A response still being written: its client has stopped reading, and the write
+		// waits for its deadline (httpguard.BoundWrites). The stop does not wait with it.
+		open := limited.Open()
+		_ = httpServer.Close()
+		logger.Warn("connections still writing after the grace period (clients not reading); closed them",
+			"connections", open, "grace", shutdownGrace)
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("shutdown: %w", err)
 	}
 	return nil
