@@ -13,7 +13,10 @@ package main
 //     A client cancels by closing its own request, which ends the call's context (and its
 //     upstream polling); the call's budget bounds it in any case.
 //
-// A request that was answered before its cancellation arrived was answered as usual.
+// A request that was answered before its cancellation arrived was answered as usual. mcp-go
+// finds the call to cancel by the printed form of the id, so that the string "1" cancels the
+// call with the number 1: a cancellation that names no request awaiting its answer under that
+// very id goes no further than the wrapper.
 
 import (
 	"bytes"
@@ -130,13 +133,16 @@ func (p *pendingCalls) begin(id any) {
 	c.count++
 }
 
-// cancel marks the request with this id cancelled, if it has not been answered yet.
-func (p *pendingCalls) cancel(id any) {
+// cancel marks the request with this id cancelled, and reports whether there was one not
+// answered yet.
+func (p *pendingCalls) cancel(id any) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if c := p.calls[idKey(id)]; c != nil {
+	c := p.calls[idKey(id)]
+	if c != nil {
 		c.cancelled = true
 	}
+	return c != nil
 }
 
 // finish records the response to the request with this id, and reports whether it must be
@@ -229,7 +235,10 @@ func (c *sseCancellations) wrap(next http.Handler) http.Handler {
 			defer sw.close()
 			next.ServeHTTP(sw, r)
 		case r.Method == http.MethodPost && r.URL.Path == "/message":
-			c.observe(r)
+			if !c.observe(r) {
+				w.WriteHeader(http.StatusAccepted) // as mcp-go answers a notification
+				return
+			}
 			next.ServeHTTP(w, r)
 		default:
 			next.ServeHTTP(w, r)
@@ -238,33 +247,36 @@ func (c *sseCancellations) wrap(next http.Handler) http.Handler {
 }
 
 // observe records a request or a cancellation posted to a session, before mcp-go sees it,
-// leaving the body for mcp-go to read.
-func (c *sseCancellations) observe(r *http.Request) {
+// leaving the body for mcp-go to read. It reports whether mcp-go is to see it: not a
+// cancellation of no request awaiting its answer.
+func (c *sseCancellations) observe(r *http.Request) (pass bool) {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))
 	if err != nil {
-		return
+		return true
 	}
 	c.mu.Lock()
 	calls := c.sessions[r.URL.Query().Get("sessionId")]
 	c.mu.Unlock()
 	if calls == nil {
-		return // mcp-go refuses an unknown session
+		return true // mcp-go refuses an unknown session
 	}
 	// mcp-go reads the first JSON value of the body and ignores the rest.
 	var first json.RawMessage
 	if json.NewDecoder(bytes.NewReader(body)).Decode(&first) != nil {
-		return
+		return true
 	}
 	m, ok := parseMessage(first)
-	if !ok {
-		return
-	}
-	if m.isRequest() {
+	switch {
+	case !ok:
+	case m.isRequest():
 		calls.begin(m.ID)
-	} else if id, ok := cancelledID(first, m); ok {
-		calls.cancel(id)
+	default:
+		if id, ok := cancelledID(first, m); ok {
+			return calls.cancel(id)
+		}
 	}
+	return true
 }
 
 // errReader returns err, or io.EOF when err is nil: a body that failed to read fails the same

@@ -402,6 +402,44 @@ func TestE2ECancelOddIDs(t *testing.T) {
 	})
 }
 
+// TestE2ECancelNamesItsOwnRequest checks that a cancellation cuts short only the request with
+// that very id: mcp-go finds the call to cancel by the id's printed form, so the string "60"
+// would cancel the call with the number 60, which would then answer "cancelled" to a client
+// that never cancelled it.
+func TestE2ECancelNamesItsOwnRequest(t *testing.T) {
+	t.Parallel()
+	check := func(t *testing.T, m rpcMessage) {
+		t.Helper()
+		if m.Result == nil || m.Result.IsError || strings.Contains(m.text(), "cancelled") || !strings.Contains(m.text(), "RUNNING") {
+			t.Errorf("answer to call 60 after a cancellation of \"60\" = %q, want its own end of budget: still RUNNING, not cancelled", m.text())
+		}
+	}
+	t.Run("stdio", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		r := startRawStdio(t, up)
+		r.send(rawInitialize, rawInitialized)
+		r.mustAnswer("1", 10*time.Second)
+		r.send(rawToolCall(60, "wait_for_video_task", "forever-own-id", 2))
+		waitForPoll(t, up, "forever-own-id")
+		r.send(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"60"}}`)
+		check(t, r.mustAnswer("60", 10*time.Second))
+	})
+	t.Run("sse", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		srv := startServer(t, "sse", up, serverOpts{})
+		s := openSSE(t, srv.url)
+		s.post(rawInitialize)
+		s.mustAnswer("1")
+		s.post(rawInitialized)
+		s.post(rawToolCall(60, "wait_for_video_task", "forever-own-id", 2))
+		waitForPoll(t, up, "forever-own-id")
+		s.post(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"60"}}`)
+		check(t, s.mustAnswer("60"))
+	})
+}
+
 // sseClient is a raw client of the legacy SSE transport.
 type sseClient struct {
 	t        *testing.T

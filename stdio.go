@@ -188,8 +188,8 @@ func (f *stdioFront) pass(line []byte) error {
 		}
 		f.out.calls.begin(m.ID)
 	default:
-		if id, ok := cancelledID(line, m); ok {
-			f.out.calls.cancel(id)
+		if id, ok := cancelledID(line, m); ok && !f.out.calls.cancel(id) {
+			return nil // it names no request awaiting its answer (cancel.go)
 		}
 	}
 	line = append(bytes.TrimRight(line, "\r\n"), '\n')

@@ -75,15 +75,21 @@ func TestPendingCalls(t *testing.T) {
 	p := newPendingCalls()
 	p.begin(1.0)
 	p.begin(2.0)
-	p.cancel(2.0)
-	p.cancel(3.0) // never begun: nothing to cancel
+	if !p.cancel(2.0) {
+		t.Errorf("cancel(2) = false, want true: 2 awaits its answer")
+	}
+	if p.cancel(3.0) {
+		t.Errorf("cancel(3) = true, want false: 3 was never begun")
+	}
 	if got := p.len(); got != 2 {
 		t.Fatalf("len() = %d, want 2", got)
 	}
 	if p.finish(1.0) {
 		t.Errorf("finish(1) = drop, want it kept: 1 was not cancelled")
 	}
-	p.cancel(1.0) // already answered: nothing changes
+	if p.cancel(1.0) {
+		t.Errorf("cancel(1) = true, want false: 1 was answered")
+	}
 	if !p.finish(2.0) {
 		t.Errorf("finish(2) = keep, want it dropped: 2 was cancelled while it ran")
 	}
