@@ -56,27 +56,74 @@ func (r *Redactor) String(s string) string {
 		return s
 	}
 	// Look in s as it is, and once and twice decoded; what is found in a decoded view is
-	// mapped back to the span of s it was decoded from.
-	pluses := []bool{false}
-	if r.anyHasSpace() {
-		// "+" is a space in a query string only: decode each layer with and without.
-		pluses = append(pluses, true)
-	}
+	// mapped back to the span of s it was decoded from. Each layer is undone in several ways
+	// (see decoders): URL escapes alone and JSON escapes alone, as a reader's decoders do, and
+	// both at once, which finds a secret whose bytes are escaped each its own way. Both at
+	// once alone would not do: of `\\%5Cu0073`, a URL decoder makes `\\\u0073` and a JSON
+	// decoder then `\s`, but both at once make `\\u0073` (the first two backslashes taken as
+	// one escape), and the next layer `\u0073`: the "s" is never seen.
+	//
+	// A secret is rarely there, so each view is decoded as text alone first, and decoded
+	// again with where each byte came from only when a secret is in it.
+	decoders := r.decoders()
 	raw := view{text: s}
 	spans := r.find(raw, nil)
-	for _, plus1 := range pluses {
-		once, ok := raw.decode(plus1)
+	for _, first := range decoders {
+		once, ok := raw.decode(first, false)
 		if !ok {
 			continue
 		}
-		spans = r.find(once, spans)
-		for _, plus2 := range pluses {
-			if twice, ok := once.decode(plus2); ok {
+		var onceMapped *view
+		mapped := func() view {
+			if onceMapped == nil {
+				v, _ := raw.decode(first, true)
+				onceMapped = &v
+			}
+			return *onceMapped
+		}
+		if r.in(once.text) {
+			spans = r.find(mapped(), spans)
+		}
+		for _, second := range decoders {
+			if twice, ok := once.decode(second, false); ok && r.in(twice.text) {
+				twice, _ = mapped().decode(second, true)
 				spans = r.find(twice, spans)
 			}
 		}
 	}
 	return replaceSpans(s, spans)
+}
+
+// in reports whether a secret is in text as itself.
+func (r *Redactor) in(text string) bool {
+	for _, secret := range r.secrets {
+		if strings.Contains(text, secret) {
+			return true
+		}
+	}
+	return false
+}
+
+// decoding is one way of undoing a layer of escapes.
+type decoding struct {
+	url  bool // %XX
+	plus bool // "+" for a space, as in a query string
+	json bool // \uXXXX, \/ and the other JSON escapes
+	// lenient takes a backslash before a \uXXXX escape as itself, where a JSON decoder takes
+	// the two backslashes as one escape: quoting the text in JSON once more (as a result or a
+	// log line does) doubles that first backslash, and then a decoder meets the \uXXXX.
+	lenient bool
+}
+
+// decoders are the ways r undoes a layer: URL escapes, JSON escapes (strictly and leniently),
+// and both at once; when a secret has a space, the ways with URL escapes are tried with "+"
+// for a space too.
+func (r *Redactor) decoders() []decoding {
+	d := []decoding{{url: true}, {json: true}, {json: true, lenient: true}, {url: true, json: true}}
+	if r.anyHasSpace() {
+		d = append(d, decoding{url: true, plus: true}, decoding{url: true, plus: true, json: true})
+	}
+	return d
 }
 
 func (r *Redactor) anyHasSpace() bool {
@@ -136,28 +183,42 @@ func (v view) find(secret string, spans [][2]int) [][2]int {
 	}
 }
 
-// decode undoes one layer of escapes: URL escapes (%XX, and "+" for a space when plus is set)
-// and JSON escapes (\uXXXX, surrogate pairs, \/ and the other short ones), mixed freely. It
-// reports false when v has nothing that could be an escape: decoding would change nothing.
-func (v view) decode(plus bool) (view, bool) {
+// decode undoes one layer of the escapes that d names, recording where each byte came from
+// when mapped is set (v must then be the original or mapped itself). It reports false when
+// decoding would change nothing (v has none of their characters), or, for both kinds at
+// once, when v has one kind only: the view would be another decoder's.
+func (v view) decode(d decoding, mapped bool) (view, bool) {
 	s := v.text
-	escapes := `%\`
-	if plus {
-		escapes += "+"
+	urlChars := "%"
+	if d.plus {
+		urlChars += "+"
 	}
-	if !strings.ContainsAny(s, escapes) {
+	hasURL, hasJSON := d.url && strings.ContainsAny(s, urlChars), d.json && strings.Contains(s, `\`)
+	switch {
+	case !hasURL && !hasJSON:
+		return view{}, false
+	case d.url && d.json && !(hasURL && hasJSON):
+		// One kind of escape only: a decoder of that kind alone makes the same view.
+		return view{}, false
+	case d.lenient && !strings.Contains(s, `\\u`):
+		// Nothing for leniency to change: the strict decoder makes the same view.
 		return view{}, false
 	}
-	out := view{start: make([]int, 0, len(s)), end: make([]int, 0, len(s))}
+	var out view
+	if mapped {
+		out.start, out.end = make([]int, 0, len(s)), make([]int, 0, len(s))
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for i := 0; i < len(s); {
-		text, n := unit(s[i:], plus)
+		text, n := unit(s[i:], d)
 		b.WriteString(text)
-		from, to := v.span(i, i+n)[0], v.span(i, i+n)[1]
-		for range len(text) {
-			out.start = append(out.start, from)
-			out.end = append(out.end, to)
+		if mapped {
+			from, to := v.span(i, i+n)[0], v.span(i, i+n)[1]
+			for range len(text) {
+				out.start = append(out.start, from)
+				out.end = append(out.end, to)
+			}
 		}
 		i += n
 	}
@@ -168,18 +229,18 @@ func (v view) decode(plus bool) (view, bool) {
 // jsonShort are JSON's two-character escapes, by the character after the backslash.
 var jsonShort = map[byte]string{'"': `"`, '\\': `\`, '/': "/", 'b': "\b", 'f': "\f", 'n': "\n", 'r': "\r", 't': "\t"}
 
-// unit decodes the escape at the start of s, if any: the decoded text and how many bytes of
-// s it took. Anything that is not a valid escape stands for itself.
-func unit(s string, plus bool) (string, int) {
+// unit decodes the escape at the start of s, if d undoes it: the decoded text and how many
+// bytes of s it took. Anything else stands for itself.
+func unit(s string, d decoding) (string, int) {
 	text, n := "", 0
-	switch s[0] {
-	case '%':
+	switch {
+	case s[0] == '%' && d.url:
 		text, n = urlEscape(s)
-	case '+':
-		if plus {
-			text, n = " ", 1
-		}
-	case '\\':
+	case s[0] == '+' && d.plus:
+		text, n = " ", 1
+	case s[0] == '\\' && d.lenient && len(s) >= 7 && s[1] == '\\' && validHex4(s[2:]):
+		text, n = `\`, 1
+	case s[0] == '\\' && d.json:
 		text, n = jsonEscape(s)
 	}
 	if n == 0 {
@@ -217,6 +278,12 @@ func jsonEscape(s string) (string, int) {
 		}
 	}
 	return string(r), 6
+}
+
+// validHex4 reports whether s starts with "uXXXX".
+func validHex4(s string) bool {
+	_, ok := hex4(s)
+	return ok
 }
 
 // hex4 reads "uXXXX" at the start of s.
