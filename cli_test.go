@@ -231,11 +231,11 @@ func TestCLI(t *testing.T) {
 			want string
 		}{
 			{[]string{"get", "bad id!"},
-				`video-task-mcp: get: "bad id!" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp get --help)`},
+				`video-task-mcp: get: the task id contains ' ' at position 3; only letters, digits and - _ . : are allowed (run video-task-mcp get --help)`},
 			{[]string{"wait", "../x"},
-				`video-task-mcp: wait: "../x" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp wait --help)`},
+				`video-task-mcp: wait: the task id contains '/' at position 2; only letters, digits and - _ . : are allowed (run video-task-mcp wait --help)`},
 			{[]string{"wait", strings.Repeat("a", 129)},
-				`video-task-mcp: wait: "` + strings.Repeat("a", 40) + `…" is not a task id: a task id is 1 to 128 characters, letters, digits and - _ . : only (run video-task-mcp wait --help)`},
+				`video-task-mcp: wait: the task id is 129 characters long; at most 128 are allowed (run video-task-mcp wait --help)`},
 			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview", "prompt=a fox", "colour=red"},
 				`video-task-mcp: create: unknown argument "colour"; the arguments are model, prompt, negative_prompt, img_url, audio_url, size, resolution, duration, seed and prompt_extend (run video-task-mcp create --help)`},
 			{[]string{"--enable-create", "create", "model=wan2.5-t2v-preview"},

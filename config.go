@@ -357,8 +357,12 @@ func (c *command) check() error {
 		return nil
 	}
 	if _, err := api.ValidateTaskID(c.args[0]); err != nil {
-		return fmt.Errorf("%s: %q is not a task id: a task id is 1 to %d characters, letters, digits and - _ . : only (run %s %s --help)",
-			c.name, truncateWord(c.args[0]), api.MaxTaskIDLength, serverName, c.name)
+		var e *api.Error
+		reason := err.Error()
+		if errors.As(err, &e) {
+			reason = strings.TrimPrefix(e.Message, "task_id ")
+		}
+		return fmt.Errorf("%s: the task id %s (run %s %s --help)", c.name, reason, serverName, c.name)
 	}
 	return nil
 }

@@ -85,11 +85,12 @@ func serveHTTP(ctx context.Context, cfg config, srv *tools.Server, logger *slog.
 	_ = transport.Shutdown(drainCtx)
 	err = httpServer.Shutdown(drainCtx)
 	if errors.Is(err, context.DeadlineExceeded) {
-		// A response still being written: its client has stopped reading, and the write
-		// waits for its deadline (httpguard.BoundWrites). The stop does not wait with it.
+		// A request still open: a response its client has stopped reading (the write waits
+		// for its deadline, httpguard.BoundWrites), or a body still arriving (it has its
+		// own). The stop does not wait for either.
 		open := limited.Open()
 		_ = httpServer.Close()
-		logger.Warn("connections still writing after the grace period (clients not reading); closed them",
+		logger.Warn("connections still open after the grace period (a client not reading its response, or still sending a body); closed them",
 			"connections", open, "grace", shutdownGrace)
 		return nil
 	}

@@ -43,7 +43,7 @@ type RetryPolicy struct {
 }
 
 // DefaultRetryPolicy is the contract's: 3 retries from about 200 ms, Retry-After up to 10 s,
-// and a call that gives up within 15 s (so one get_video_task call does).
+// and a call that gives up within 15 s of its first turn under the rate limit.
 var DefaultRetryPolicy = RetryPolicy{
 	Retries:       3,
 	BaseDelay:     200 * time.Millisecond,
@@ -196,8 +196,9 @@ func NewHTTPClient() *http.Client {
 // BaseURL returns the upstream base URL.
 func (c *Client) BaseURL() string { return c.baseURL.String() }
 
-// CallBudget is the time budget of one GetTask or CreateTask call (RetryPolicy.CallTimeout):
-// a caller that waits for another's call waits this long. Zero means no bound.
+// CallBudget is the time budget of one GetTask or CreateTask call from its first turn under
+// the rate limit (RetryPolicy.CallTimeout). A caller that waits for another's answer, or bounds
+// the wait for a turn of its own, waits this long. Zero means no bound.
 func (c *Client) CallBudget() time.Duration { return c.retry.CallTimeout }
 
 // HasToken reports whether an API key is configured.

@@ -96,6 +96,8 @@ func (c *Client) SubmitURL(kind VideoKind) string {
 // times. Every failure is an *Error:
 //   - KindInvalidRequest, KindMissingAPIKey: nothing was sent;
 //   - KindUnavailable: the upstream could not be reached, nothing was sent;
+//   - KindRateLimited with no StatusCode: no turn under the rate limit came before ctx's
+//     deadline, nothing was sent;
 //   - KindUnauthorized, KindRejected (4xx), KindRateLimited (429): the upstream refused the
 //     submission, so no task was created;
 //   - KindOutcomeUnknown: the submission may have been received and no answer says whether a

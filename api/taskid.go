@@ -14,7 +14,8 @@ const TaskIDSpace = " \t\n\v\f\r"
 
 // ValidateTaskID trims surrounding TaskIDSpace from id and checks that what remains is 1–128
 // characters of A–Z a–z 0–9 - _ . : and not "." or "..". It returns the trimmed id, or an
-// *Error of KindInvalidTaskID that says what is wrong. No request is made for a refused id.
+// *Error of KindInvalidTaskID whose Message says what is wrong, as "task_id " and what reads
+// after "the task id" (such as "is empty"). No request is made for a refused id.
 func ValidateTaskID(id string) (string, error) {
 	id = strings.Trim(id, TaskIDSpace)
 	invalid := func(format string, args ...any) error {
@@ -33,7 +34,7 @@ func ValidateTaskID(id string) (string, error) {
 	case len(id) > MaxTaskIDLength:
 		return "", invalid("task_id is %d characters long; at most %d are allowed", len(id), MaxTaskIDLength)
 	case id == "." || id == "..":
-		return "", invalid("task_id %q is not a task id", id)
+		return "", invalid("task_id is %q, a name of a directory, not of a task", id)
 	}
 	return id, nil
 }

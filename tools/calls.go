@@ -43,14 +43,17 @@ func (s *Server) Wait(ctx context.Context, id string, timeout time.Duration, pro
 }
 
 // Download is download_video: task id's status as Query finds it and, when the task has
-// SUCCEEDED, its video saved into Deps.DownloadDir (local_path; a failure to save is told in
-// the summary). Without a DownloadDir it fails and writes nothing.
+// SUCCEEDED, its video saved into Deps.DownloadDir (local_path). A failure to save is an error,
+// as the query's failures are. Without a DownloadDir it fails and writes nothing.
 func (s *Server) Download(ctx context.Context, id string) (schema.TaskResult, error) {
 	if s.h.downloads == nil {
 		return schema.TaskResult{}, errors.New("downloads are off: the server has no download directory (Deps.DownloadDir)")
 	}
 	return directCall(ctx, s, DownloadVideoName, opQuery, id, func(ctx context.Context, id string) (schema.TaskResult, error) {
 		d, err := s.h.download(ctx, id)
+		if err == nil && d.notSaved != nil {
+			return d.result, d.notSaved
+		}
 		return d.result, err
 	})
 }

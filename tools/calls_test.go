@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -167,5 +168,34 @@ func TestDirectCallsStopWithTheServer(t *testing.T) {
 	o := <-done
 	if o.err != nil || o.r.Done || o.r.TaskStatus != "RUNNING" || !strings.Contains(o.r.Summary, "shutting down") {
 		t.Errorf("Wait = %+v, %v; want RUNNING, not done, and the advice to call again", o.r, o.err)
+	}
+}
+
+// TestDirectDownloadFailureIsWordedForEachReader: a video that could not be saved is an error
+// of the direct call, which tells a model the tool to call and a person the command to run,
+// each with the URL that still works.
+func TestDirectDownloadFailureIsWordedForEachReader(t *testing.T) {
+	f := newFakeUpstream(t)
+	host := newMemoryVideoHost()
+	url := host.video("/gone.mp4", videoAnswer{status: http.StatusNotFound})
+	f.script("t1", succeededWithVideo("t1", url))
+	deps := testDeps(t, f, testToken)
+	deps.DownloadDir, deps.DownloadHTTPClient = t.TempDir(), host.client()
+	_, err := tools.NewServer("video-task-mcp", "test", deps).Download(context.Background(), "t1")
+	var callErr *tools.CallError
+	if !errors.As(err, &callErr) {
+		t.Fatalf("Download of a video that cannot be saved = %v, want a *tools.CallError", err)
+	}
+	forModel, forPerson := callErr.Error(), callErr.Terminal("video-task-mcp")
+	for _, text := range []string{forModel, forPerson} {
+		if !strings.Contains(text, "saving its video into") || !strings.Contains(text, "download it from "+url) {
+			t.Errorf("text %q does not say what failed and where the video still is", text)
+		}
+	}
+	if !strings.Contains(forModel, "call download_video again") {
+		t.Errorf("model's text %q does not name the tool to call", forModel)
+	}
+	if !strings.Contains(forPerson, "run the same command again") || strings.Contains(forPerson, "download_video") {
+		t.Errorf("person's text %q names a tool, or not the command to run", forPerson)
 	}
 }

@@ -79,10 +79,27 @@ func (h *handlers) downloadVideo() toolFunc[schema.GetVideoTaskInput, downloaded
 }
 
 // downloaded is what download_video found: the task's result and, when local_path is set,
-// the size of the saved copy.
+// the size of the saved copy; or, when saving failed, why.
 type downloaded struct {
-	result schema.TaskResult
-	size   int64
+	result   schema.TaskResult
+	size     int64
+	notSaved *notSaved
+}
+
+// notSaved is the failure to save a SUCCEEDED task's video. The task's result stands, and its
+// video URL works until it expires.
+type notSaved struct {
+	dir, url, expires string
+	err               error
+}
+
+func (e *notSaved) Error() string { return "saving the video failed: " + e.err.Error() }
+func (e *notSaved) Unwrap() error { return e.err }
+
+// text says what failed and what to do next, as r reads it.
+func (e *notSaved) text(r reader) string {
+	return fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: %s, or download it from %s.",
+		e.dir, truncate(e.err.Error(), 300), e.expires, r.next("call download_video again to retry", "run the same command again to retry"), e.url)
 }
 
 // download queries task id and, when it has SUCCEEDED, saves its video into the download
@@ -118,9 +135,9 @@ func (h *handlers) download(ctx context.Context, id string) (downloaded, error) 
 	if err != nil {
 		h.logger.WarnContext(ctx, "video not saved", "task_id", id, "video_url", redactQuery(r.VideoURL),
 			"error", err.Error(), "cause", errors.Unwrap(err))
-		r.Summary = fmt.Sprintf("The task SUCCEEDED, but saving its video into %s failed: %s. The video URL works until %s: call download_video again to retry, or download it from %s.",
-			h.downloads.Dir(), truncate(err.Error(), 300), expiryText(r), r.VideoURL)
-		return downloaded{result: r}, nil
+		fail := &notSaved{dir: h.downloads.Dir(), url: r.VideoURL, expires: expiryText(r), err: err}
+		r.Summary = fail.text(reader{})
+		return downloaded{result: r, notSaved: fail}, nil
 	}
 	if !saved.Reused {
 		h.logger.InfoContext(ctx, "video saved", "task_id", id, "path", saved.Path, "bytes", saved.Size)

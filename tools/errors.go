@@ -71,6 +71,10 @@ func (h *handlers) describeError(r reader, op operation, taskID string, err erro
 	if errors.As(err, &ended) {
 		return ended.message(r, taskID)
 	}
+	var fail *notSaved
+	if errors.As(err, &fail) {
+		return fail.text(r)
+	}
 	var e *api.Error
 	if !errors.As(err, &e) {
 		if op == opSubmit {

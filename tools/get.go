@@ -61,8 +61,9 @@ func (h *handlers) query(ctx context.Context, id string) (schema.TaskResult, err
 }
 
 // freshObservation is loop's latest observation while it is fresh (see observation.freshUntil),
-// and otherwise the next one, waited for as long as one upstream call may take. When none
-// comes in that time, it is the older one, if there is any.
+// and otherwise the next one, waited for one call budget at most (the next poll may first wait
+// for its turn under the rate limit). When none comes in that time, it is the older one, if
+// there is any.
 func (h *handlers) freshObservation(ctx context.Context, loop *pollLoop) (observation, error) {
 	obs, seq, nextPoll, changed := loop.state()
 	if seq > 0 && !time.Now().After(obs.freshUntil(h.pollInterval)) {
