@@ -230,7 +230,7 @@ func TestCommandLineErrors(t *testing.T) {
 		{[]string{"--no-such-flag"}, "flag provided but not defined: -no-such-flag; run video-task-mcp --help to see the flags"},
 		{[]string{"--simulate", "wait", "x", "--poll-interval"}, "flag needs an argument: -poll-interval; run video-task-mcp wait --help to see the flags"},
 		{[]string{"--simulate", "get", "../x"}, `get: the task id contains '/' at position 2; only letters, digits and - _ . : are allowed (run video-task-mcp get --help)`},
-		{[]string{"--simulate", "wait", ".."}, `wait: the task id is "..", a name of a directory, not of a task (run video-task-mcp wait --help)`},
+		{[]string{"--simulate", "wait", ".."}, `wait: the task id is "..", a name of a directory, not a task id (run video-task-mcp wait --help)`},
 		{[]string{"--simulate", "frob"}, `unexpected argument "frob": the commands are get, wait and create (run video-task-mcp --help)`},
 	}
 	for _, tt := range tests {

@@ -301,7 +301,7 @@ func TestE2EHTTPStopWithStalledReader(t *testing.T) {
 	if p.waitErr != nil {
 		t.Errorf("server exited with %v after SIGTERM, want a clean stop; stderr:\n%s", p.waitErr, p.stderr)
 	}
-	if !strings.Contains(p.stderr.String(), "clients not reading") {
-		t.Errorf("server log does not say it closed the connections of clients not reading:\n%s", p.stderr)
+	if !strings.Contains(p.stderr.String(), "connections still open after the grace period") {
+		t.Errorf("server log does not say it closed the connections still open:\n%s", p.stderr)
 	}
 }

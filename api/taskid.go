@@ -34,7 +34,7 @@ func ValidateTaskID(id string) (string, error) {
 	case len(id) > MaxTaskIDLength:
 		return "", invalid("task_id is %d characters long; at most %d are allowed", len(id), MaxTaskIDLength)
 	case id == "." || id == "..":
-		return "", invalid("task_id is %q, a name of a directory, not of a task", id)
+		return "", invalid("task_id is %q, a name of a directory, not a task id", id)
 	}
 	return id, nil
 }

@@ -95,7 +95,7 @@ func TestValidateTaskIDMessage(t *testing.T) {
 		id, want string
 	}{
 		{id: "", want: "api: invalid task id: task_id is empty"},
-		{id: "..", want: `api: invalid task id: task_id is "..", a name of a directory, not of a task`},
+		{id: "..", want: `api: invalid task id: task_id is "..", a name of a directory, not a task id`},
 		{id: "a/b", want: `api: invalid task id: task_id contains '/' at position 1; only letters, digits and - _ . : are allowed`},
 		{id: strings.Repeat("a", 129), want: "api: invalid task id: task_id is 129 characters long; at most 128 are allowed"},
 	}
