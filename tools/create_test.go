@@ -562,3 +562,52 @@ func TestCreateThenWaitWithSimulator(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateVideoTaskNotSentPastItsBudget: a submission that cannot get a turn under the rate
+// limit within one call budget is refused at once and never sent, however long the server
+// runs after: a host that gave up on the call must not find a task created later.
+func TestCreateVideoTaskNotSentPastItsBudget(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var mu sync.Mutex
+		posts := 0
+		upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Method == http.MethodPost {
+				mu.Lock()
+				posts++
+				mu.Unlock()
+				answerJSON(200, acceptedBody)(w, r)
+				return
+			}
+			answerJSON(200, `{"request_id":"r","output":{"task_id":"t-1","task_status":"RUNNING"}}`)(w, r)
+		})
+		client, err := api.NewClient(testToken,
+			api.WithBaseURL("http://upstream.test"+upstreamPrefix),
+			api.WithHTTPClient(&http.Client{Transport: simulate.Transport(upstream)}),
+			api.WithRateLimit(0.025), // one request every 40 s
+			api.WithRetryPolicy(api.RetryPolicy{Retries: 3, BaseDelay: time.Millisecond, MaxRetryAfter: 10 * time.Second, CallTimeout: 15 * time.Second}))
+		if err != nil {
+			t.Fatalf("NewClient: %v", err)
+		}
+		c := connect(t, tools.Deps{Client: client, EnableCreate: true})
+		ctx := context.Background()
+		// A query takes the turn: the next comes in 40 s, past the submission's 15 s.
+		if _, err := client.GetTask(ctx, "t-1"); err != nil {
+			t.Fatalf("GetTask: %v", err)
+		}
+
+		start := time.Now()
+		res := call(t, ctx, c, tools.CreateVideoTaskName, map[string]any{"model": "wan2.5-t2v-preview", "prompt": "a cat"})
+		if elapsed := time.Since(start); elapsed != 0 {
+			t.Errorf("create_video_task took %s to answer, want an answer at once", elapsed)
+		}
+		if text := resultText(res); !res.IsError || !strings.Contains(text, "could not send the submission in time; no task was created") {
+			t.Errorf("create_video_task = isError %v, %q; want the submission refused, nothing created", res.IsError, text)
+		}
+		time.Sleep(time.Hour)
+		mu.Lock()
+		defer mu.Unlock()
+		if posts != 0 {
+			t.Errorf("upstream got %d submissions within the hour after create_video_task answered, want none", posts)
+		}
+	})
+}
