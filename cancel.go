@@ -14,13 +14,16 @@ package main
 //     upstream polling); the call's budget bounds it in any case.
 //
 // A request that was answered before its cancellation arrived was answered as usual. mcp-go
-// finds the call to cancel by the printed form of the id, so that the string "1" cancels the
-// call with the number 1: a cancellation that names no request awaiting its answer under that
-// very id goes no further than the wrapper.
+// files a running call's cancel func under the printed form of its id (fmt's %v), so that the
+// string "1" and the number 1 share one: a cancellation reaches mcp-go only when it names a
+// request awaiting its answer under that very id, and no other such request's id prints the
+// same. Otherwise mcp-go could cut short the other one, which never was cancelled; the
+// cancelled call then gets no response but runs on until it ends (its budget bounds it).
 
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -100,21 +103,27 @@ func idKey(id any) string {
 	return string(b)
 }
 
+// printedID is a request id as mcp-go files the cancel func of its call: ids that print alike
+// share one.
+func printedID(id any) string { return fmt.Sprint(id) }
+
 // pendingCalls are the requests of one connection that have not been answered yet, and
 // whether each was cancelled.
 type pendingCalls struct {
-	mu    sync.Mutex
-	calls map[string]*pendingCall
-	idle  chan struct{} // closed while calls is empty; nil until the first request
+	mu      sync.Mutex
+	calls   map[string]*pendingCall // by idKey
+	printed map[string]int          // unanswered requests by printedID
+	idle    chan struct{}           // closed while calls is empty; nil until the first request
 }
 
 type pendingCall struct {
-	count     int // requests under this id still unanswered (a client should not reuse one)
+	count     int    // requests under this id still unanswered (a client should not reuse one)
+	printed   string // printedID of the id
 	cancelled bool
 }
 
 func newPendingCalls() *pendingCalls {
-	return &pendingCalls{calls: make(map[string]*pendingCall)}
+	return &pendingCalls{calls: make(map[string]*pendingCall), printed: make(map[string]int)}
 }
 
 // begin records a request that will be answered.
@@ -127,22 +136,25 @@ func (p *pendingCalls) begin(id any) {
 	key := idKey(id)
 	c := p.calls[key]
 	if c == nil {
-		c = &pendingCall{}
+		c = &pendingCall{printed: printedID(id)}
 		p.calls[key] = c
 	}
 	c.count++
+	p.printed[c.printed]++
 }
 
-// cancel marks the request with this id cancelled, and reports whether there was one not
-// answered yet.
-func (p *pendingCalls) cancel(id any) bool {
+// cancel marks the request with this id cancelled, if one is not answered yet, and reports
+// whether mcp-go is to see the cancellation: only then, and only when no other unanswered
+// request has an id that prints the same (mcp-go could cancel that one instead).
+func (p *pendingCalls) cancel(id any) (pass bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := p.calls[idKey(id)]
-	if c != nil {
-		c.cancelled = true
+	if c == nil {
+		return false
 	}
-	return c != nil
+	c.cancelled = true
+	return p.printed[c.printed] == c.count
 }
 
 // finish records the response to the request with this id, and reports whether it must be
@@ -157,6 +169,10 @@ func (p *pendingCalls) finish(id any) (drop bool) {
 		return false
 	}
 	c.count--
+	p.printed[c.printed]--
+	if p.printed[c.printed] == 0 {
+		delete(p.printed, c.printed)
+	}
 	if c.count == 0 {
 		delete(p.calls, key)
 		if len(p.calls) == 0 {
@@ -203,6 +219,7 @@ func (p *pendingCalls) unanswered() []string {
 		}
 		delete(p.calls, key)
 	}
+	clear(p.printed)
 	if p.idle != nil && len(keys) > 0 {
 		select {
 		case <-p.idle:
@@ -248,7 +265,7 @@ func (c *sseCancellations) wrap(next http.Handler) http.Handler {
 
 // observe records a request or a cancellation posted to a session, before mcp-go sees it,
 // leaving the body for mcp-go to read. It reports whether mcp-go is to see it: not a
-// cancellation of no request awaiting its answer.
+// cancellation that pendingCalls.cancel keeps from it.
 func (c *sseCancellations) observe(r *http.Request) (pass bool) {
 	body, err := io.ReadAll(r.Body)
 	r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), errReader{err}))

@@ -402,8 +402,8 @@ func TestE2ECancelOddIDs(t *testing.T) {
 	})
 }
 
-// TestE2ECancelNamesItsOwnRequest checks that a cancellation cuts short only the request with
-// that very id: mcp-go finds the call to cancel by the id's printed form, so the string "60"
+// TestE2ECancelNamesItsOwnRequest checks that a cancellation never cuts short a request with
+// another id: mcp-go finds the call to cancel by the id's printed form, so the string "60"
 // would cancel the call with the number 60, which would then answer "cancelled" to a client
 // that never cancelled it.
 func TestE2ECancelNamesItsOwnRequest(t *testing.T) {
@@ -437,6 +437,62 @@ func TestE2ECancelNamesItsOwnRequest(t *testing.T) {
 		waitForPoll(t, up, "forever-own-id")
 		s.post(`{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":"60"}}`)
 		check(t, s.mustAnswer("60"))
+	})
+}
+
+// TestE2ECancelLeavesALookalikeIDRunning checks a cancellation when another running call's id
+// prints the same: mcp-go files the calls 60 and "60" under one key, and a cancellation of 60
+// would cut short whichever of the two came last. The server does not pass it on then: 60
+// gets no response, and "60" runs to its own end of budget.
+func TestE2ECancelLeavesALookalikeIDRunning(t *testing.T) {
+	t.Parallel()
+	call := func(id, taskID string, timeout int) string {
+		return fmt.Sprintf(`{"jsonrpc":"2.0","id":%s,"method":"tools/call","params":{"name":"wait_for_video_task","arguments":{"task_id":%q,"timeout_seconds":%d}}}`, id, taskID, timeout)
+	}
+	check := func(t *testing.T, m rpcMessage) {
+		t.Helper()
+		if m.Result == nil || m.Result.IsError || strings.Contains(m.text(), "cancelled") || !strings.Contains(m.text(), "RUNNING") {
+			t.Errorf("answer to call \"60\" after a cancellation of 60 = %q, want its own end of budget: still RUNNING, not cancelled", m.text())
+		}
+	}
+	t.Run("stdio", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		r := startRawStdio(t, up)
+		r.send(rawInitialize, rawInitialized)
+		r.mustAnswer("1", 10*time.Second)
+		// "60" comes last, so its cancel func is the one mcp-go keeps under the shared key.
+		r.send(call(`60`, "forever-number-id", 60))
+		waitForPoll(t, up, "forever-number-id")
+		r.send(call(`"60"`, "forever-string-id", 2))
+		waitForPoll(t, up, "forever-string-id")
+		r.send(rawCancel(60))
+		check(t, r.mustAnswer(`"60"`, 10*time.Second))
+		msgs := r.closeAndDrain(5 * time.Second)
+		if n := countID(msgs, "60"); n != 0 {
+			t.Errorf("the server wrote %d responses to cancelled request 60, want none", n)
+		}
+	})
+	t.Run("sse", func(t *testing.T) {
+		t.Parallel()
+		up := newUpstream(t)
+		srv := startServer(t, "sse", up, serverOpts{})
+		s := openSSE(t, srv.url)
+		s.post(rawInitialize)
+		s.mustAnswer("1")
+		s.post(rawInitialized)
+		s.post(call(`60`, "forever-number-id", 60))
+		waitForPoll(t, up, "forever-number-id")
+		s.post(call(`"60"`, "forever-string-id", 2))
+		waitForPoll(t, up, "forever-string-id")
+		s.post(rawCancel(60))
+		check(t, s.mustAnswer(`"60"`))
+		if err := srv.proc.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			t.Fatalf("SIGTERM: %v", err)
+		}
+		if n := countID(s.drain(5*time.Second), "60"); n != 0 {
+			t.Errorf("the server wrote %d responses to cancelled request 60, want none", n)
+		}
 	})
 }
 

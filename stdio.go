@@ -189,7 +189,7 @@ func (f *stdioFront) pass(line []byte) error {
 		f.out.calls.begin(m.ID)
 	default:
 		if id, ok := cancelledID(line, m); ok && !f.out.calls.cancel(id) {
-			return nil // it names no request awaiting its answer (cancel.go)
+			return nil // it names no request awaiting its answer, or mcp-go could cancel another (cancel.go)
 		}
 	}
 	line = append(bytes.TrimRight(line, "\r\n"), '\n')

@@ -112,6 +112,42 @@ func TestPendingCalls(t *testing.T) {
 	}
 }
 
+// TestPendingCallsLookalikeIDs: mcp-go files calls by the printed form of their ids, so a
+// cancellation is kept from it while another unanswered id prints the same, and passed on
+// again once that one is answered. Either way the cancelled call's response is dropped.
+func TestPendingCallsLookalikeIDs(t *testing.T) {
+	p := newPendingCalls()
+	p.begin(60.0) // as the number 60 is read
+	p.begin("60")
+	if p.cancel(60.0) {
+		t.Errorf("cancel(60) = pass with \"60\" running, want it kept from mcp-go")
+	}
+	if p.finish("60") {
+		t.Errorf("finish(\"60\") = drop, want it kept: only 60 was cancelled")
+	}
+	p.begin(7.0)
+	p.begin(map[string]any{"a": 7.0})
+	p.begin("map[a:7]")
+	if p.cancel(map[string]any{"a": 7.0}) {
+		t.Errorf("cancel({\"a\":7}) = pass with \"map[a:7]\" running, want it kept from mcp-go")
+	}
+	if !p.cancel(7.0) {
+		t.Errorf("cancel(7) = kept, want it passed: no other id prints as 7")
+	}
+	p.finish("map[a:7]")
+	if !p.cancel(60.0) {
+		t.Errorf("cancel(60) = kept once \"60\" was answered, want it passed")
+	}
+	for _, id := range []any{60.0, map[string]any{"a": 7.0}, 7.0} {
+		if !p.finish(id) {
+			t.Errorf("finish(%v) = keep, want it dropped: it was cancelled", id)
+		}
+	}
+	if got := p.len(); got != 0 {
+		t.Errorf("len() = %d, want 0", got)
+	}
+}
+
 func TestReadLine(t *testing.T) {
 	const limit = 100
 	long := `{"jsonrpc":"2.0","id":42,"method":"x","params":{"p":"` + strings.Repeat("y", 500) + `"}}`
