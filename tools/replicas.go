@@ -22,6 +22,11 @@ import (
 type sharedHub struct {
 	*localHub
 	store *coord.Store
+	// renewalDue, when set, runs in a lease's renewal goroutine before each renewal, with the
+	// channel that stopping the lease closes. It is a test seam, nil otherwise: a test holds a
+	// renewal under way with it, as a slow Redis would, to check that a lease is released
+	// only after its renewals end.
+	renewalDue func(stopping <-chan struct{})
 }
 
 // leaseSlack is how long after a lease may have lapsed a follower tries to take it: enough for
@@ -318,6 +323,9 @@ func (h *sharedHub) hold(ctx context.Context, id string, leading bool) *heldLeas
 			case <-ctx.Done():
 				return
 			case <-ticker.C:
+			}
+			if h.renewalDue != nil {
+				h.renewalDue(l.done)
 			}
 			if lead, _, err := h.store.Claim(ctx, id, h.leaseTTL()); err == nil && !lead {
 				close(l.lost)
