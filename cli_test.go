@@ -257,7 +257,8 @@ func TestCLI(t *testing.T) {
 			{[]string{"--enable-create", "create"},
 				`video-task-mcp: create needs the task's arguments, e.g. model=wan2.5-t2v-preview prompt="a red fox" (run video-task-mcp create --help)`},
 		}
-		// The same with the simulator and with a real upstream (one that is never reached).
+		// The same with the simulator and with a real upstream (one that is never reached). Each
+		// run is a process of its own, and they run side by side.
 		for _, env := range []struct {
 			name string
 			env  *cliEnv
@@ -268,10 +269,13 @@ func TestCLI(t *testing.T) {
 		} {
 			for _, u := range usage {
 				args := append(append([]string(nil), env.args...), u.args...)
-				r := env.env.run(t, bin, args...)
-				if r.code != exitUsage || r.stderr != u.want+"\n" {
-					t.Errorf("%s %q: exit %d, stderr\n%s\nwant exit %d and\n%s", env.name, args, r.code, r.stderr, exitUsage, u.want)
-				}
+				t.Run(env.name+" "+strings.Join(u.args, " "), func(t *testing.T) {
+					t.Parallel()
+					r := env.env.run(t, bin, args...)
+					if r.code != exitUsage || r.stderr != u.want+"\n" {
+						t.Errorf("%s %q: exit %d, stderr\n%s\nwant exit %d and\n%s", env.name, args, r.code, r.stderr, exitUsage, u.want)
+					}
+				})
 			}
 		}
 		// Failures of the call itself.
