@@ -108,18 +108,24 @@ func runRelease(out string, tg target) error {
 	return nil
 }
 
-// TestReleaseIsReproducible releases the host's target twice and compares the archives and
-// SHA256SUMS byte for byte.
+// TestReleaseIsReproducible releases the host's target twice, the two runs side by side, and
+// compares the archives and SHA256SUMS byte for byte.
 func TestReleaseIsReproducible(t *testing.T) {
-	first := hostRelease(t)
-	second, err := testRelease(t.TempDir(), hostTarget(t))
+	tg := hostTarget(t)
+	second, err := testRelease(t.TempDir(), tg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := runRelease(second.out, hostTarget(t)); err != nil {
-		t.Fatal(err)
+	// The second run ends before its folder is removed, even when the first fails.
+	var wg sync.WaitGroup
+	var secondErr error
+	wg.Go(func() { secondErr = runRelease(second.out, tg) })
+	t.Cleanup(wg.Wait)
+	first := hostRelease(t)
+	wg.Wait()
+	if secondErr != nil {
+		t.Fatal(secondErr)
 	}
-	tg := hostTarget(t)
 	for _, name := range []string{first.archiveName(tg), "SHA256SUMS"} {
 		a := readFile(t, filepath.Join(first.out, name))
 		b := readFile(t, filepath.Join(second.out, name))
