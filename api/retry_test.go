@@ -7,9 +7,11 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
+	"github.com/video-task-mcp/video-task-mcp/simulate"
 )
 
 const throttled = `{"code":"Throttling","message":"Requests throttling triggered.","request_id":"req-429"}`
@@ -232,52 +234,47 @@ func (rt *requestTimes) get() []time.Time {
 }
 
 // TestGetTaskRetryAfterHonoured checks that a short Retry-After is waited out before the
-// retry, in seconds and as an HTTP date.
+// retry, in seconds and as an HTTP date. It runs in a synctest bubble over the in-memory
+// transport, so the retry comes exactly when the upstream asked for it.
 func TestGetTaskRetryAfterHonoured(t *testing.T) {
-	t.Run("seconds", func(t *testing.T) {
-		t.Parallel()
+	// retried returns the times of the upstream's two requests: a 429 from first, then a
+	// success.
+	retried := func(t *testing.T, first http.HandlerFunc) []time.Time {
+		t.Helper()
 		var rt requestTimes
-		f := newUpstream(t, rt.record(sequence(
-			withRetryAfter("1", replyJSON(429, throttled)),
-			replyJSON(200, succeededBody),
-		)))
-		if _, err := f.client(t).GetTask(context.Background(), taskID); err != nil {
+		c, err := api.NewClient(testToken,
+			api.WithBaseURL("http://upstream.test"+prefix),
+			api.WithHTTPClient(&http.Client{Transport: simulate.Transport(rt.record(sequence(first, replyJSON(200, succeededBody))))}),
+			api.WithRetryPolicy(fastRetry),
+		)
+		if err != nil {
+			t.Fatalf("NewClient: %v", err)
+		}
+		if _, err := c.GetTask(context.Background(), taskID); err != nil {
 			t.Fatalf("GetTask(%q) error = %v, want nil", taskID, err)
 		}
 		times := rt.get()
 		if len(times) != 2 {
 			t.Fatalf("upstream got %d requests, want 2", len(times))
 		}
-		if gap := times[1].Sub(times[0]); gap < 900*time.Millisecond {
-			t.Errorf("retry came %v after a Retry-After of 1s, want at least 900ms", gap)
-		}
+		return times
+	}
+	t.Run("seconds", func(t *testing.T) {
+		synctest.Test(t, func(t *testing.T) {
+			times := retried(t, withRetryAfter("1", replyJSON(429, throttled)))
+			if gap := times[1].Sub(times[0]); gap != time.Second {
+				t.Errorf("retry came %v after a Retry-After of 1s, want 1s", gap)
+			}
+		})
 	})
 	t.Run("HTTP date", func(t *testing.T) {
-		t.Parallel()
-		var rt requestTimes
-		var mu sync.Mutex
-		var notBefore time.Time
-		f := newUpstream(t, rt.record(sequence(
-			func(w http.ResponseWriter, r *http.Request) {
-				mu.Lock()
-				notBefore = time.Now().Add(2 * time.Second).Truncate(time.Second)
-				w.Header().Set("Retry-After", notBefore.UTC().Format(http.TimeFormat))
-				mu.Unlock()
-				replyJSON(429, throttled)(w, r)
-			},
-			replyJSON(200, succeededBody),
-		)))
-		if _, err := f.client(t).GetTask(context.Background(), taskID); err != nil {
-			t.Fatalf("GetTask(%q) error = %v, want nil", taskID, err)
-		}
-		times := rt.get()
-		if len(times) != 2 {
-			t.Fatalf("upstream got %d requests, want 2", len(times))
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		if times[1].Before(notBefore) {
-			t.Errorf("retry came at %v, before the Retry-After date %v", times[1], notBefore)
-		}
+		synctest.Test(t, func(t *testing.T) {
+			// The bubble's clock starts on a whole second, so the date is exactly 2 s away.
+			notBefore := time.Now().Add(2 * time.Second)
+			times := retried(t, withRetryAfter(notBefore.UTC().Format(http.TimeFormat), replyJSON(429, throttled)))
+			if !times[1].Equal(notBefore) {
+				t.Errorf("retry came at %v, want it at the Retry-After date %v", times[1], notBefore)
+			}
+		})
 	})
 }
