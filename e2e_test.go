@@ -58,7 +58,7 @@ var (
 // waitingParallel is how many parallel tests run at once unless -parallel says otherwise. The
 // end-to-end tests spend their time waiting on server processes, polls and timers, not on
 // this process's CPU, so go test's default of one per CPU would leave a small machine idle.
-const waitingParallel = 8
+const waitingParallel = 16
 
 func TestMain(m *testing.M) {
 	flag.Parse()
