@@ -20,6 +20,8 @@ import (
 
 // These tests run against a real redis-server (the Debian package redis-server): they skip
 // without one. Times are asserted only from below, where a slow machine cannot make them fail.
+// Each test has a server of its own, and most run in parallel; two run alone: the outage test
+// counts the process's outages, and the lease test needs a 300 ms lease to last.
 
 const accountKey = "sk-coord-test-account-key-0123456789"
 
@@ -51,6 +53,7 @@ func TestOpenRefusesAnUnusableURLWithoutQuotingItsPassword(t *testing.T) {
 }
 
 func TestSharedLimitSpacesRequestsOfAllProcesses(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	const perSecond, each = 20, 6 // a slot every 50 ms
 	limiters := []api.Limiter{open(t, srv, accountKey).Limiter(perSecond), open(t, srv, accountKey).Limiter(perSecond)}
@@ -80,6 +83,7 @@ func TestSharedLimitSpacesRequestsOfAllProcesses(t *testing.T) {
 }
 
 func TestPauseReachesEveryProcess(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	a, b := open(t, srv, accountKey).Limiter(100), open(t, srv, accountKey).Limiter(100)
 	start := time.Now()
@@ -93,6 +97,7 @@ func TestPauseReachesEveryProcess(t *testing.T) {
 }
 
 func TestSharedLimitRefusesATurnPastTheDeadline(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	a, b := open(t, srv, accountKey).Limiter(0.1), open(t, srv, accountKey).Limiter(0.1)
 	if err := a.Wait(context.Background(), true); err != nil {
@@ -142,6 +147,7 @@ func TestLeaseIsExclusiveAndLapses(t *testing.T) {
 }
 
 func TestAccountsNeverMeetAndNoKeyIsWritten(t *testing.T) {
+	t.Parallel()
 	srv := redistest.Start(t)
 	ctx := context.Background()
 	a, other := open(t, srv, accountKey), open(t, srv, "sk-another-account-key-9876543210")
