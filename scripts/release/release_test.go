@@ -111,6 +111,7 @@ func runRelease(out string, tg target) error {
 // TestReleaseIsReproducible releases the host's target twice, the two runs side by side, and
 // compares the archives and SHA256SUMS byte for byte.
 func TestReleaseIsReproducible(t *testing.T) {
+	t.Parallel()
 	tg := hostTarget(t)
 	second, err := testRelease(t.TempDir(), tg)
 	if err != nil {
@@ -138,6 +139,7 @@ func TestReleaseIsReproducible(t *testing.T) {
 // TestReleaseArchiveRuns unpacks the host's archive, checks what it holds, and runs the binary
 // in it.
 func TestReleaseArchiveRuns(t *testing.T) {
+	t.Parallel()
 	r := hostRelease(t)
 	tg := hostTarget(t)
 	if tg.os == "windows" {
