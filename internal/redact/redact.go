@@ -183,12 +183,10 @@ func (v view) find(secret string, spans [][2]int) [][2]int {
 	}
 }
 
-// decode undoes one layer of the escapes that d names, recording where each byte came from
-// when mapped is set (v must then be the original or mapped itself). It reports false when
-// decoding would change nothing (v has none of their characters), or, for both kinds at
-// once, when v has one kind only: the view would be another decoder's.
-func (v view) decode(d decoding, mapped bool) (view, bool) {
-	s := v.text
+// newView reports whether decoding s with d can make a view no other decoder makes: s has
+// some of d's escape characters, both kinds of them when d undoes both at once, and a
+// backslash before "\u" when d is lenient.
+func (d decoding) newView(s string) bool {
 	urlChars := "%"
 	if d.plus {
 		urlChars += "+"
@@ -196,12 +194,23 @@ func (v view) decode(d decoding, mapped bool) (view, bool) {
 	hasURL, hasJSON := d.url && strings.ContainsAny(s, urlChars), d.json && strings.Contains(s, `\`)
 	switch {
 	case !hasURL && !hasJSON:
-		return view{}, false
-	case d.url && d.json && !(hasURL && hasJSON):
-		// One kind of escape only: a decoder of that kind alone makes the same view.
-		return view{}, false
-	case d.lenient && !strings.Contains(s, `\\u`):
-		// Nothing for leniency to change: the strict decoder makes the same view.
+		return false
+	case d.url && d.json:
+		// With one kind of escape only, a decoder of that kind alone makes the same view.
+		return hasURL && hasJSON
+	case d.lenient:
+		// Without "\\u", the strict decoder makes the same view.
+		return strings.Contains(s, `\\u`)
+	}
+	return true
+}
+
+// decode undoes one layer of the escapes that d names, recording where each byte came from
+// when mapped is set (v must then be the original or mapped itself). It reports false, and
+// decodes nothing, when the view would be no new one (see decoding.newView).
+func (v view) decode(d decoding, mapped bool) (view, bool) {
+	s := v.text
+	if !d.newView(s) {
 		return view{}, false
 	}
 	var out view
