@@ -19,6 +19,8 @@ package main
 // request awaiting its answer under that very id, and no other such request's id prints the
 // same. Otherwise mcp-go could cut short the other one, which never was cancelled; the
 // cancelled call then gets no response but runs on until it ends (its budget bounds it).
+// That holds later too: mcp-go forgets the shared key when either call ends, so a cancellation
+// passed on once the other was answered finds nothing to cancel there.
 
 import (
 	"bytes"

@@ -140,7 +140,8 @@ func (r *commandRunner) finish(ctx context.Context, task schema.TaskResult, err 
 	switch {
 	case r.downloadDir != "" && task.TaskStatus == "SUCCEEDED" && task.VideoURL != "" && task.LocalPath == "":
 		if notSaved == "" {
-			notSaved = task.Summary // the download's own, which says why saving failed
+			// Saved, yet no local_path: a Download that answered against its contract.
+			notSaved = task.Summary
 		}
 		fmt.Fprintln(r.stderr, terminalText(notSaved))
 		return exitCode(exitError)
@@ -170,8 +171,8 @@ func (r *commandRunner) report(ctx context.Context, result any, err error) error
 }
 
 // save saves the video of a SUCCEEDED task when --download-dir asks for it, and returns the
-// download's result in place of task. When the download fails (its query failed), task stays
-// as it was and notSaved says why there is no local_path.
+// download's result in place of task. When the download fails (its query failed, or the video
+// could not be saved), task stays as it was and notSaved says why there is no local_path.
 func (r *commandRunner) save(ctx context.Context, task schema.TaskResult) (_ schema.TaskResult, notSaved string) {
 	if r.downloadDir == "" || task.TaskStatus != "SUCCEEDED" {
 		return task, ""

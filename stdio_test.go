@@ -114,7 +114,8 @@ func TestPendingCalls(t *testing.T) {
 
 // TestPendingCallsLookalikeIDs: mcp-go files calls by the printed form of their ids, so a
 // cancellation is kept from it while another unanswered id prints the same, and passed on
-// again once that one is answered. Either way the cancelled call's response is dropped.
+// again once that one is answered (mcp-go may then have forgotten the call: see cancel.go).
+// Either way the cancelled call's response is dropped.
 func TestPendingCallsLookalikeIDs(t *testing.T) {
 	p := newPendingCalls()
 	p.begin(60.0) // as the number 60 is read

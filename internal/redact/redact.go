@@ -3,8 +3,10 @@
 //
 // A secret is found not only as itself but in any encoding that a JSON or URL decoder, applied
 // once or twice, turns back into it: "\u0073k-…", a "\/" in place of "/", "%73k-…", "%2573k-…",
-// or a mix of these. Upstream bodies quote what they were sent in all of these forms, and a
-// reader (a model, a person, a log pipeline) may well decode what it is shown.
+// or a mix of these; also where quoting the text in JSON once more (as a result or a log line
+// does) makes a backslash before "\u0073" an escape of its own. Upstream bodies quote what
+// they were sent in all of these forms, and a reader (a model, a person, a log pipeline) may
+// well decode what it is shown.
 package redact
 
 import (
