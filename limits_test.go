@@ -45,6 +45,18 @@ func testHTTPConfig(kind string) config {
 // returns its base URL.
 func startHTTP(t *testing.T, cfg config, deps tools.Deps) string {
 	t.Helper()
+	listener, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("listen: %v", err)
+	}
+	serveOn(t, listener, cfg, deps, nil)
+	return "http://" + listener.Addr().String()
+}
+
+// serveOn serves cfg's transport as serveHTTP does on listener, with deps' tools, until the
+// test ends; connState, when not nil, hears of every connection's state.
+func serveOn(t *testing.T, listener net.Listener, cfg config, deps tools.Deps, connState func(net.Conn, http.ConnState)) {
+	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	deps.Logger = logger
 	mcpServer := tools.NewServer(serverName, "test", deps, httpServerOptions(cfg)...)
@@ -52,17 +64,13 @@ func startHTTP(t *testing.T, cfg config, deps tools.Deps) string {
 	if err != nil {
 		t.Fatalf("newHTTPHandler: %v", err)
 	}
-	listener, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("listen: %v", err)
-	}
 	srv := newHTTPServer(context.Background(), handler, logger)
+	srv.ConnState = connState
 	go func() { _ = srv.Serve(httpguard.LimitConnections(listener, cfg.maxConnections)) }()
 	t.Cleanup(func() {
 		_ = srv.Close()
 		_ = mcpTransport.Shutdown(context.Background())
 	})
-	return "http://" + listener.Addr().String()
 }
 
 // TestHTTPHeldBodiesEndInTime sends requests whose bodies never finish arriving to every path

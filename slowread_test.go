@@ -7,7 +7,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"runtime"
@@ -18,7 +17,6 @@ import (
 	"time"
 
 	"github.com/video-task-mcp/video-task-mcp/api"
-	"github.com/video-task-mcp/video-task-mcp/internal/httpguard"
 	"github.com/video-task-mcp/video-task-mcp/simulate"
 	"github.com/video-task-mcp/video-task-mcp/tools"
 )
@@ -192,13 +190,6 @@ type watchedHTTP struct {
 // startWatchedHTTP serves cfg's transport on a loopback port, with deps' tools.
 func startWatchedHTTP(t *testing.T, cfg config, deps tools.Deps) *watchedHTTP {
 	t.Helper()
-	logger := slog.New(slog.DiscardHandler)
-	deps.Logger = logger
-	mcpServer := tools.NewServer(serverName, "test", deps, httpServerOptions(cfg)...)
-	handler, mcpTransport, err := newHTTPHandler(cfg, mcpServer, logger)
-	if err != nil {
-		t.Fatalf("newHTTPHandler: %v", err)
-	}
 	// Small send buffers, which the kernel would otherwise grow to megabytes, fill in a
 	// fraction of a second even at the pace of progress notifications.
 	lc := net.ListenConfig{Control: socketBuffer(syscall.SO_SNDBUF)}
@@ -211,16 +202,10 @@ func startWatchedHTTP(t *testing.T, cfg config, deps tools.Deps) *watchedHTTP {
 		url:    "http://" + listener.Addr().String(),
 		closed: map[string]chan struct{}{},
 	}
-	srv := newHTTPServer(context.Background(), handler, logger)
-	srv.ConnState = func(c net.Conn, state http.ConnState) {
+	serveOn(t, listener, cfg, deps, func(c net.Conn, state http.ConnState) {
 		if state == http.StateClosed {
 			close(w.closing(c.RemoteAddr().String()))
 		}
-	}
-	go func() { _ = srv.Serve(httpguard.LimitConnections(listener, cfg.maxConnections)) }()
-	t.Cleanup(func() {
-		_ = srv.Close()
-		_ = mcpTransport.Shutdown(context.Background())
 	})
 	return w
 }

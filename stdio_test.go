@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -200,7 +199,7 @@ func TestRequestIDPrefix(t *testing.T) {
 func TestStdioOutCloseRacesAnswers(t *testing.T) {
 	const rounds, calls = 100, 50
 	for round := range rounds {
-		var buf lockedBuffer
+		var buf logBuffer
 		out := &stdioOut{w: &buf, calls: newPendingCalls()}
 		for id := range calls {
 			out.calls.begin(float64(id)) // as a number id is read
@@ -227,22 +226,4 @@ func TestStdioOutCloseRacesAnswers(t *testing.T) {
 			}
 		}
 	}
-}
-
-// lockedBuffer is a bytes.Buffer safe for concurrent use.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -14,8 +14,13 @@ import (
 	"github.com/video-task-mcp/video-task-mcp/api"
 )
 
-// queueFor is queue for a caller: who's turn is recorded as caller/name.
+// queueFor is queue for a caller, with a deadline when it is not 0: the turn is recorded as
+// caller/name, or as name for no caller.
 func queueFor(wg *sync.WaitGroup, l api.Limiter, rec *turns, caller, name string, urgent bool, deadline time.Duration) {
+	who := name
+	if caller != "" {
+		who = caller + "/" + name
+	}
 	wg.Go(func() {
 		ctx := api.ForCaller(context.Background(), caller)
 		if deadline > 0 {
@@ -24,10 +29,10 @@ func queueFor(wg *sync.WaitGroup, l api.Limiter, rec *turns, caller, name string
 			defer cancel()
 		}
 		if err := l.Wait(ctx, urgent); err != nil {
-			rec.add(caller + "/" + name + ": " + err.Error())
+			rec.add(who + ": " + err.Error())
 			return
 		}
-		rec.add(caller + "/" + name)
+		rec.add(who)
 	})
 	synctest.Wait()
 }

@@ -49,14 +49,7 @@ func (r *turns) get() []turn {
 // queue starts a caller waiting for its turn and lets it reach the limiter's queue before
 // returning, so that callers queue in the order the test starts them.
 func queue(wg *sync.WaitGroup, l api.Limiter, rec *turns, who string, urgent bool) {
-	wg.Go(func() {
-		if err := l.Wait(context.Background(), urgent); err != nil {
-			rec.add(who + ": " + err.Error())
-			return
-		}
-		rec.add(who)
-	})
-	synctest.Wait()
+	queueFor(wg, l, rec, "", who, urgent, 0)
 }
 
 func TestLimiterSpacesTurnsEvenly(t *testing.T) {

@@ -68,13 +68,7 @@ func runHeld(ctx context.Context, bin string, o options) error {
 	fmt.Printf("  opened in %s; server RSS %s before, %s with them open: %s per 1,000\n",
 		ms(time.Since(start)), mib(before.rss), mib(during.rss), mib((during.rss-before.rss)*1000/int64(o.n)))
 	wg.Wait()
-	var closed []time.Duration
-	for _, d := range closedAfter {
-		if d >= 0 {
-			closed = append(closed, d)
-		}
-	}
-	slices.Sort(closed)
+	closed := closedOnes(closedAfter)
 	if len(closed) == 0 {
 		fmt.Printf("  closed by the server: 0 of %d within %s\n", o.n, heldWait)
 		return nil
@@ -212,4 +206,17 @@ func runSecondClient(ctx context.Context, bin string, o options, kind string) er
 		fmt.Printf("  first failure: %s\n", firstFailure)
 	}
 	return nil
+}
+
+// closedOnes is the times of the connections that the server closed, sorted; closedAfter has a
+// negative time for each connection it left open.
+func closedOnes(closedAfter []time.Duration) []time.Duration {
+	var closed []time.Duration
+	for _, d := range closedAfter {
+		if d >= 0 {
+			closed = append(closed, d)
+		}
+	}
+	slices.Sort(closed)
+	return closed
 }

@@ -7,7 +7,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -124,13 +123,7 @@ func runSlowReader(ctx context.Context, bin string, o options) error {
 	gAfter, _ := readGoroutines(ctx, debug, srv.debugURL)
 	memAfter, _ := readMemory(srv.pid())
 
-	var closed []time.Duration
-	for _, d := range closedAfter {
-		if d >= 0 {
-			closed = append(closed, d)
-		}
-	}
-	slices.Sort(closed)
+	closed := closedOnes(closedAfter)
 	if len(closed) == 0 {
 		fmt.Printf("  sessions closed by the server: 0 of %d within %s of the first post\n", o.n, slowReaderWait)
 	} else {

@@ -87,13 +87,7 @@ func TestDirectCallsOff(t *testing.T) {
 // TestDirectCallsKeepSecrets: what a caller passes in, or an upstream says, comes back from the
 // direct calls without the API key or the bearer token, as from the tools.
 func TestDirectCallsKeepSecrets(t *testing.T) {
-	const bearer = "client-bearer-token-7c1d"
-	f := newFakeUpstream(t)
-	f.script(testToken, taskBody(testToken, "SUCCEEDED", `"video_url":"https://h.example/`+testToken+`.mp4"`))
-	f.script(bearer, taskBody(bearer, "FAILED", `"code":"X","message":"task `+bearer+` failed"`))
-	deps := testDeps(t, f, testToken)
-	deps.Secrets = []string{testToken, bearer}
-	deps.EnableCreate = true
+	deps := echoingDeps(t)
 	s := tools.NewServer("video-task-mcp", "test", deps)
 	ctx := context.Background()
 

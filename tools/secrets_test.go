@@ -100,16 +100,26 @@ func TestAPIKeyAppearsNowhere(t *testing.T) {
 	})
 }
 
-// TestSecretsNotEchoed has a client pass the API key and the clients' bearer token where they do
-// not belong, as task ids and prompts: no result may give them back, escaped or not.
-func TestSecretsNotEchoed(t *testing.T) {
-	const bearer = "client-bearer-token-7c1d"
+// bearer is the clients' bearer token in the tests of secrets.
+const bearer = "client-bearer-token-7c1d"
+
+// echoingDeps is a server's deps, creation on, whose upstream echoes the API key and the
+// bearer token when asked about tasks of those ids: as a video URL and a failure's message.
+func echoingDeps(t *testing.T) tools.Deps {
+	t.Helper()
 	f := newFakeUpstream(t)
 	f.script(testToken, taskBody(testToken, "SUCCEEDED", `"video_url":"https://h.example/`+testToken+`.mp4"`))
 	f.script(bearer, taskBody(bearer, "FAILED", `"code":"X","message":"task `+bearer+` failed"`))
 	deps := testDeps(t, f, testToken)
 	deps.Secrets = []string{testToken, bearer}
 	deps.EnableCreate = true
+	return deps
+}
+
+// TestSecretsNotEchoed has a client pass the API key and the clients' bearer token where they do
+// not belong, as task ids and prompts: no result may give them back, escaped or not.
+func TestSecretsNotEchoed(t *testing.T) {
+	deps := echoingDeps(t)
 	c := connect(t, deps)
 
 	var seen strings.Builder
